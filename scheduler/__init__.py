@@ -1,0 +1,136 @@
+"""The application factory: configuration, extensions, blueprints and the CLI."""
+
+from pathlib import Path
+
+from flask import Flask, render_template, request
+from werkzeug.routing import BaseConverter
+
+from scheduler import config as settings
+from scheduler.extensions import babel, csrf, db, limiter, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+class SlugConverter(BaseConverter):
+    """Lower-case letters, digits and hyphens; anything else is a 404 before any query runs."""
+
+    regex = r"[a-z0-9-]{1,120}"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; ``test_config`` replaces instance/config.py and the environment."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(settings.Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        settings.read_environment(app.config)
+    else:
+        app.config.update(test_config)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", settings.database_uri(app.config, app.instance_path)
+    )
+    if app.config["SCHEDULER_ENV"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = True
+    settings.ensure_secret_key(app.config, app.instance_path)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.url_map.converters["slug"] = SlugConverter
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_pages(app)
+    app.after_request(_set_security_headers)
+
+    from scheduler.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from scheduler.extensions import configure_sqlite
+
+            configure_sqlite(db.engine)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from scheduler.views import events, pages
+
+    app.register_blueprint(events.bp)
+    app.register_blueprint(pages.bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from scheduler import dates, labels
+    from scheduler.markdown import render_markdown
+    from scheduler.services.events import describe_availability
+
+    app.jinja_env.filters.update(
+        day=dates.format_day,
+        time_span=dates.format_time_span,
+        when=dates.format_when,
+        month=dates.format_month,
+        short_datetime=dates.format_short_datetime,
+        markdown=render_markdown,
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(
+        labels=labels, describe_availability=describe_availability
+    )
+
+    @app.context_processor
+    def _programme() -> dict:
+        return {
+            "organisation_name": app.config["ORGANISATION_NAME"],
+            "programme_name": app.config["PROGRAMME_NAME"],
+            "helpdesk_email": app.config["HELPDESK_EMAIL"],
+        }
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        return render_template("errors/error.html", code=code), code
+
+    for code in (400, 404, 405, 410, 429, 500):
+        app.register_error_handler(code, render_error)
+
+
+def _set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "public, max-age=3600")
+    return response

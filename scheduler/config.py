@@ -1,0 +1,100 @@
+"""Default settings, safe on a laptop; instance/config.py and the environment override them."""
+
+import os
+import secrets
+from pathlib import Path
+
+# Settings read from environment variables of the same name (SECRET_KEY, DATABASE_URL, …).
+ENVIRONMENT_SETTINGS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "PUBLIC_BASE_URL",
+    "ORGANISATION_NAME",
+    "PROGRAMME_NAME",
+    "HELPDESK_EMAIL",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "RATELIMIT_STORAGE_URI",
+    "REGISTRATION_RATE_LIMIT",
+)
+
+
+class Defaults:
+    """Every setting the application reads, with a value that works for development."""
+
+    SCHEDULER_ENV = "development"
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    ORGANISATION_NAME = "Vereniging van Vlaamse Steden en Gemeenten"
+    PROGRAMME_NAME = "Lokale aanpak van radicalisering"
+    HELPDESK_EMAIL = "radicalisering@vvsg.be"
+    TIMEZONE = "Europe/Brussels"
+    BABEL_DEFAULT_LOCALE = "nl_BE"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
+    AGENDA_PAGE_SIZE = 20
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "radicalisering@vvsg.be"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    REGISTRATION_RATE_LIMIT = "20 per minute; 200 per hour"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 256 * 1024
+
+
+def read_environment(config: dict) -> None:
+    """Copy the settings that are set in the environment into ``config``."""
+    for name in ENVIRONMENT_SETTINGS:
+        value = os.environ.get(name)
+        if value is None:
+            continue
+        if name == "MAIL_PORT":
+            config[name] = int(value)
+        elif name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+            config[name] = value.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            config[name] = value
+    if os.environ.get("SCHEDULER_ENV"):
+        config["SCHEDULER_ENV"] = os.environ["SCHEDULER_ENV"]
+
+
+def database_uri(config: dict, instance_path: str) -> str:
+    """The SQLAlchemy URL: ``DATABASE_URL`` or the embedded SQLite file in the instance folder."""
+    url = config.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'scheduler.sqlite'}"
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver spelled out.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def ensure_secret_key(config: dict, instance_path: str) -> None:
+    """Refuse to start production without a secret; in development keep one in instance/."""
+    if config.get("SECRET_KEY"):
+        return
+    if config["SCHEDULER_ENV"] == "production":
+        raise RuntimeError(
+            "SECRET_KEY is not set. Production needs a fixed secret key: set the SECRET_KEY "
+            "environment variable or SECRET_KEY in instance/config.py."
+        )
+    key_file = Path(instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    config["SECRET_KEY"] = key_file.read_text().strip()

@@ -1,0 +1,60 @@
+"""Dutch (Belgian) formatting of dates and times in Europe/Brussels, and month boundaries."""
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask_babel import format_datetime
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def local(moment: datetime) -> datetime:
+    """The wall-clock time in Brussels of an aware datetime."""
+    return moment.astimezone(BRUSSELS)
+
+
+def brussels_to_utc(day: date, clock: time) -> datetime:
+    """A Brussels wall-clock time as an aware UTC datetime (zoneinfo resolves DST)."""
+    return datetime.combine(day, clock, tzinfo=BRUSSELS).astimezone(UTC)
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """The first instant of a Brussels month and of the month after it, in UTC."""
+    start = brussels_to_utc(date(year, month, 1), time())
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return start, brussels_to_utc(date(next_year, next_month, 1), time())
+
+
+def format_day(moment: datetime) -> str:
+    """E.g. 'dinsdag 12 januari 2027'."""
+    return format_datetime(moment, "EEEE d MMMM y")
+
+
+def format_time(moment: datetime) -> str:
+    """E.g. '13.30', the way Flemish invitations write the time."""
+    return format_datetime(moment, "H.mm")
+
+
+def format_time_span(starts_at: datetime, ends_at: datetime) -> str:
+    """E.g. '13.30–16.00 uur'."""
+    return f"{format_time(starts_at)}–{format_time(ends_at)} uur"
+
+
+def format_when(starts_at: datetime, ends_at: datetime) -> str:
+    """E.g. 'dinsdag 12 januari 2027, 13.30–16.00 uur', or both days when it spans several."""
+    if local(starts_at).date() == local(ends_at).date():
+        return f"{format_day(starts_at)}, {format_time_span(starts_at, ends_at)}"
+    return (
+        f"{format_day(starts_at)} {format_time(starts_at)} uur tot "
+        f"{format_day(ends_at)} {format_time(ends_at)} uur"
+    )
+
+
+def format_short_datetime(moment: datetime) -> str:
+    """E.g. '12 januari 2027 om 9.00 uur'."""
+    return f"{format_datetime(moment, 'd MMMM y')} om {format_time(moment)} uur"
+
+
+def format_month(moment: datetime) -> str:
+    """E.g. 'januari 2027', the heading of a month in the agenda."""
+    return format_datetime(moment, "LLLL y")

@@ -1,0 +1,27 @@
+"""Domain exceptions raised by the services; nothing here knows about Flask."""
+
+
+class SchedulerError(Exception):
+    """Base of the rules the services enforce; the message is Dutch and meant for the user."""
+
+    message = "Dit kan niet."
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class RegistrationClosedError(SchedulerError):
+    message = "De inschrijvingen voor deze activiteit zijn gesloten."
+
+
+class RegistrationNotOpenYetError(SchedulerError):
+    message = "De inschrijvingen voor deze activiteit zijn nog niet geopend."
+
+
+class EventNotOpenError(SchedulerError):
+    message = "Voor deze activiteit kan je niet (meer) inschrijven."
+
+
+class AlreadyCancelledError(SchedulerError):
+    message = "Deze inschrijving is al geannuleerd."

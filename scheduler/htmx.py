@@ -1,0 +1,33 @@
+"""The only place that reads or writes HX-* headers."""
+
+import json
+
+from flask import Response, make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    """True when htmx asks for a fragment; boosted navigation still wants a whole page."""
+    return request.headers.get("HX-Request") == "true" and "HX-Boosted" not in request.headers
+
+
+def page_or_partial(
+    page_template: str, partial_template: str, status: int = 200, **context
+) -> Response:
+    """Render the fragment for htmx and the full page otherwise; caches must tell them apart."""
+    template = partial_template if is_htmx() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def with_trigger(response: Response, event: str, detail: dict | None = None) -> Response:
+    """Ask htmx to fire ``event`` on the page once the response is swapped in."""
+    response.headers["HX-Trigger"] = json.dumps({event: detail or {}})
+    return response
+
+
+def with_pushed_url(response: Response, url: str) -> Response:
+    """Make htmx put ``url`` in the address bar instead of the raw form query."""
+    if is_htmx():
+        response.headers["HX-Push-Url"] = url
+    return response

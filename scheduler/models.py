@@ -1,0 +1,313 @@
+"""Typed ORM models: activities, series, themes, organisations, registrations, staff."""
+
+import enum
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scheduler.extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def new_uid() -> str:
+    """A calendar UID that never changes with the activity's fields."""
+    return str(uuid.uuid4())
+
+
+def new_token() -> str:
+    """An unguessable token of 192 random bits for personal links."""
+    return secrets.token_urlsafe(24)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored in UTC, also on SQLite which keeps no offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store timezone-aware values only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def enum_column(enum_class: type[enum.Enum]) -> Enum:
+    """A portable enum column: stored as its member names in a VARCHAR."""
+    return Enum(enum_class, native_enum=False, length=20, validate_strings=True)
+
+
+class EventKind(enum.Enum):
+    visit = "visit"
+    intervision = "intervision"
+    training = "training"
+
+
+class EventStatus(enum.Enum):
+    draft = "draft"
+    published = "published"
+    cancelled = "cancelled"
+
+
+class Audience(enum.Enum):
+    mandatarissen = "mandatarissen"
+    medewerkers = "medewerkers"
+    both = "both"
+
+
+class OrganisationKind(enum.Enum):
+    municipality = "municipality"
+    ocmw = "ocmw"
+    other = "other"
+
+
+class RegistrationStatus(enum.Enum):
+    confirmed = "confirmed"
+    waiting = "waiting"
+    pending = "pending"
+    cancelled = "cancelled"
+    declined = "declined"
+
+
+class Role(enum.Enum):
+    mandataris = "mandataris"
+    medewerker = "medewerker"
+    other = "other"
+
+
+event_themes = Table(
+    "event_themes",
+    db.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_event_themes_theme_id", "theme_id"),
+)
+
+
+class Theme(db.Model):
+    """A topic tag; every theme has its own agenda filter and feed."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+    events: Mapped[list["Event"]] = relationship(secondary=event_themes, back_populates="themes")
+
+
+class Organisation(db.Model):
+    """A local government (the municipalities are reference data) or another organisation."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind))
+    nis_code: Mapped[str | None] = mapped_column(String(5), unique=True)
+    province: Mapped[str | None] = mapped_column(String(40), index=True)
+    # "Vlaanderen" or "Brussel"; None for organisations outside the reference data.
+    region: Mapped[str | None] = mapped_column(String(20))
+
+    events: Mapped[list["Event"]] = relationship(back_populates="municipality")
+    registrations: Mapped[list["Registration"]] = relationship(back_populates="organisation")
+
+
+class Series(db.Model):
+    """A set of sessions that people enrol in as one, such as an intervision group."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
+    # None means unlimited places.
+    capacity: Mapped[int | None]
+    max_per_organisation: Mapped[int | None]
+    is_moderated: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    events: Mapped[list["Event"]] = relationship(
+        back_populates="series", order_by="Event.starts_at"
+    )
+    registrations: Mapped[list["Registration"]] = relationship(back_populates="series")
+
+
+class Event(db.Model):
+    """One dated activity: a workplace visit, an intervision moment or a training."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
+        Index("ix_events_status_starts_at", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uid)
+    # Raised whenever time, place or status changes, so calendars replace their copy.
+    sequence: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
+    status: Mapped[EventStatus] = mapped_column(
+        enum_column(EventStatus), default=EventStatus.draft
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    # Markdown; rendered through the sanitiser in scheduler.markdown.
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    venue: Mapped[str] = mapped_column(String(200), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True
+    )
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    # None means unlimited places.
+    capacity: Mapped[int | None]
+    max_per_organisation: Mapped[int | None]
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_moderated: Mapped[bool] = mapped_column(default=False)
+    audience: Mapped[Audience] = mapped_column(enum_column(Audience), default=Audience.both)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    municipality: Mapped[Organisation | None] = relationship(back_populates="events")
+    series: Mapped[Series | None] = relationship(back_populates="events")
+    themes: Mapped[list[Theme]] = relationship(
+        secondary=event_themes, back_populates="events", order_by=Theme.name
+    )
+    registrations: Mapped[list["Registration"]] = relationship(back_populates="event")
+
+    @property
+    def is_published(self) -> bool:
+        return self.status is EventStatus.published
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is EventStatus.cancelled
+
+    @property
+    def is_public(self) -> bool:
+        """Drafts are never shown outside the staff area."""
+        return self.status is not EventStatus.draft
+
+    def has_ended(self, now: datetime) -> bool:
+        return self.ends_at <= now
+
+    def has_started(self, now: datetime) -> bool:
+        return self.starts_at <= now
+
+    def registration_window_state(self, now: datetime) -> str:
+        """'not_yet', 'open' or 'closed' from the status, the window and the start time."""
+        if self.status is not EventStatus.published or self.has_started(now):
+            return "closed"
+        if self.registration_opens_at and now < self.registration_opens_at:
+            return "not_yet"
+        if self.registration_closes_at and now >= self.registration_closes_at:
+            return "closed"
+        return "open"
+
+
+class Registration(db.Model):
+    """One person's enrolment in an activity, or in a whole series."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        CheckConstraint(
+            "(event_id IS NULL) <> (series_id IS NULL)", name="one_event_or_series"
+        ),
+        Index("ix_registrations_event_id_status", "event_id", "status"),
+        Index("ix_registrations_series_id_status", "series_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"))
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus))
+    # Why a person waits although places are left, e.g. "organisation_limit".
+    waiting_reason: Mapped[str | None] = mapped_column(String(40))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    # Trimmed and lower-cased: the identity of a person across registrations.
+    email_normalised: Mapped[str] = mapped_column(String(254), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_other: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    function: Mapped[str] = mapped_column(String(200), default="")
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event | None] = relationship(back_populates="registrations")
+    series: Mapped[Series | None] = relationship(back_populates="registrations")
+    organisation: Mapped[Organisation | None] = relationship(back_populates="registrations")
+
+    @property
+    def organisation_name(self) -> str:
+        return self.organisation.name if self.organisation else self.organisation_other
+
+    @property
+    def is_active(self) -> bool:
+        """Active registrations count for places and block a second registration."""
+        return self.status in ACTIVE_STATUSES
+
+
+ACTIVE_STATUSES = (
+    RegistrationStatus.confirmed,
+    RegistrationStatus.waiting,
+    RegistrationStatus.pending,
+)
+
+
+class StaffUser(db.Model):
+    """An account of the association's staff."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

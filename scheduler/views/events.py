@@ -1,0 +1,105 @@
+"""Blueprint "events": the agenda, the archive and the activity pages."""
+
+from flask import Blueprint, abort, current_app, request, url_for
+
+from scheduler import dates
+from scheduler.forms import KIND_SLUGS, AgendaFilterForm
+from scheduler.htmx import page_or_partial, with_pushed_url
+from scheduler.models import utcnow
+from scheduler.services import events as event_service
+
+bp = Blueprint("events", __name__)
+
+
+def _read_filters(form: AgendaFilterForm) -> event_service.AgendaFilters:
+    month = None
+    if form.maand.data:
+        year, number = form.maand.data.split("-")
+        month = (int(year), int(number))
+    return event_service.AgendaFilters(
+        kind=KIND_SLUGS.get(form.soort.data or ""),
+        theme=form.thema.data or None,
+        province=form.provincie.data or None,
+        month=month,
+    )
+
+
+@bp.get("/")
+def index():
+    """The agenda of upcoming activities, filtered through the query string."""
+    now = utcnow()
+    form = AgendaFilterForm(
+        formdata=request.args or None,
+        themes=event_service.list_themes(),
+        today=dates.local(now).date(),
+    )
+    status = 200
+    if request.args and not form.validate():
+        # Unknown filter values are dropped with a message next to the field.
+        status = 400
+        for field in form:
+            if field.errors:
+                field.data = field.default
+    filters = _read_filters(form)
+    page = form.pagina.data or 1
+    page_size = current_app.config["AGENDA_PAGE_SIZE"]
+    events, has_more = event_service.list_upcoming_events(filters, now, page, page_size)
+    filter_args = {
+        name: form[name].data
+        for name in ("soort", "thema", "provincie", "maand")
+        if form[name].data
+    }
+    response = page_or_partial(
+        "events/index.html",
+        "events/_agenda.html",
+        status=status,
+        form=form,
+        events=events,
+        seats=event_service.seat_summaries(events),
+        now=now,
+        page=page,
+        has_more=has_more,
+        filter_args=filter_args,
+    )
+    canonical = url_for("events.index", **filter_args, **({"pagina": page} if page > 1 else {}))
+    return with_pushed_url(response, canonical)
+
+
+@bp.get("/archief")
+def archive():
+    """Activities that have taken place, most recent first."""
+    now = utcnow()
+    page = request.args.get("pagina", 1, type=int)
+    if page < 1 or page > 10_000:
+        abort(404)
+    page_size = current_app.config["AGENDA_PAGE_SIZE"]
+    events, has_more = event_service.list_past_events(now, page, page_size)
+    return page_or_partial(
+        "events/archive.html",
+        "events/_archive_list.html",
+        events=events,
+        seats=event_service.seat_summaries(events),
+        now=now,
+        page=page,
+        has_more=has_more,
+    )
+
+
+@bp.get("/activiteiten/<slug:slug>")
+def detail(slug: str):
+    """Everything about one activity, with its places and the registration form."""
+    event = event_service.get_public_event(slug)
+    if event is None:
+        abort(404)
+    now = utcnow()
+    sessions = event_service.list_sessions(event.series) if event.series else []
+    seats = event_service.seat_summaries([event])[event.id]
+    return page_or_partial(
+        "events/detail.html",
+        "events/_seats.html",
+        event=event,
+        sessions=sessions,
+        seats=seats,
+        availability=event_service.describe_availability(event, seats, now),
+        now=now,
+    )

@@ -1,0 +1,119 @@
+"""The application factory, configuration, migrations, security headers and vendored files."""
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from scheduler import PROJECT_ROOT, config, create_app
+from scheduler.extensions import db
+from scheduler.models import Organisation
+
+
+def test_migrations_match_the_models(app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def test_migrations_load_the_municipalities(app):
+    rows = db.session.execute(
+        select(Organisation.province, func.count())
+        .where(Organisation.nis_code.is_not(None))
+        .group_by(Organisation.province)
+    ).all()
+    counts = {province: number for province, number in rows}
+    assert counts == {
+        "Antwerpen": 67,
+        "Limburg": 38,
+        "Oost-Vlaanderen": 55,
+        "Vlaams-Brabant": 63,
+        "West-Vlaanderen": 62,
+        None: 19,
+    }
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    settings = {"SCHEDULER_ENV": "production", "SECRET_KEY": None}
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
+        config.ensure_secret_key(settings, str(tmp_path))
+
+
+def test_development_generates_and_keeps_a_secret_key(tmp_path):
+    first = {"SCHEDULER_ENV": "development", "SECRET_KEY": None}
+    second = {"SCHEDULER_ENV": "development", "SECRET_KEY": None}
+    config.ensure_secret_key(first, str(tmp_path))
+    config.ensure_secret_key(second, str(tmp_path))
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_environment_overrides_defaults(monkeypatch):
+    monkeypatch.setenv("HELPDESK_EMAIL", "helpdesk@example.org")
+    monkeypatch.setenv("MAIL_PORT", "2525")
+    monkeypatch.setenv("MAIL_USE_TLS", "true")
+    settings = {}
+    config.read_environment(settings)
+    assert settings == {
+        "HELPDESK_EMAIL": "helpdesk@example.org",
+        "MAIL_PORT": 2525,
+        "MAIL_USE_TLS": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, "sqlite:////srv/instance/scheduler.sqlite"),
+        ("postgres://u:p@db/s", "postgresql+psycopg://u:p@db/s"),
+        ("postgresql://u:p@db/s", "postgresql+psycopg://u:p@db/s"),
+        ("postgresql+psycopg://u@db/s", "postgresql+psycopg://u@db/s"),
+    ],
+)
+def test_database_url(given, expected):
+    assert config.database_uri({"DATABASE_URL": given}, "/srv/instance") == expected
+
+
+def test_production_cookies_are_secure(tmp_path):
+    app = create_app(
+        {"SCHEDULER_ENV": "production", "SECRET_KEY": "x" * 40,
+         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.debug is False
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/", "/activiteiten/bestaat-niet", "/static/css/site.css"):
+        with client.get(path) as response:
+            headers = response.headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"]
+
+
+def test_pages_have_no_inline_script_or_cdn(client):
+    page = client.get("/").get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+    assert "//cdn" not in page and "unpkg" not in page
+    for tag in re.findall(r"<[^>]+>", page):
+        assert not re.search(r"\son[a-z]+=", tag), tag
+
+
+def test_vendored_htmx_matches_its_recorded_checksum():
+    readme = (PROJECT_ROOT / "static" / "vendor" / "README.md").read_text()
+    filename, digest = re.search(r"`(htmx-[\d.]+\.min\.js)` .*`([0-9a-f]{64})`", readme).groups()
+    content = Path(PROJECT_ROOT / "static" / "vendor" / filename).read_bytes()
+    assert hashlib.sha256(content).hexdigest() == digest
+    base = (PROJECT_ROOT / "templates" / "base.html").read_text()
+    assert f"vendor/{filename}" in base
