@@ -32,6 +32,12 @@ class SlugConverter(BaseConverter):
     regex = r"[a-z0-9-]{1,120}"
 
 
+class TokenConverter(BaseConverter):
+    """The alphabet of personal-link tokens; anything else is a 404 before any query runs."""
+
+    regex = r"[A-Za-z0-9_-]{16,64}"
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; ``test_config`` replaces instance/config.py and the environment."""
     app = Flask(
@@ -56,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     app.url_map.converters["slug"] = SlugConverter
+    app.url_map.converters["token"] = TokenConverter
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -82,9 +89,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from scheduler.views import events, pages
+    from scheduler.views import events, pages, registrations
 
     app.register_blueprint(events.bp)
+    app.register_blueprint(registrations.bp)
     app.register_blueprint(pages.bp)
 
 

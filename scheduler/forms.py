@@ -3,11 +3,28 @@
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectChoice, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from scheduler import labels
-from scheduler.models import EventKind
+from scheduler.models import EventKind, Role
+from scheduler.services.registrations import Applicant
+
+TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
+
+
+def strip_whitespace(value: str | None) -> str | None:
+    """People paste addresses and names with spaces around them; those are never meant."""
+    return value.strip() if isinstance(value, str) else value
 
 KIND_SLUGS = {
     "vorming": EventKind.training,
@@ -64,3 +81,75 @@ class AgendaFilterForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.thema.choices = choices(("", "Alle thema's"), *((t.slug, t.name) for t in themes))
         self.maand.choices = month_choices(today)
+
+
+class RegistrationForm(FlaskForm):
+    """A person's registration for an activity or a series."""
+
+    first_name = StringField(
+        "Voornaam",
+        filters=[strip_whitespace],
+        validators=[InputRequired("Vul je voornaam in."), Length(max=100, message=TOO_LONG)],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        "Naam",
+        filters=[strip_whitespace],
+        validators=[InputRequired("Vul je naam in."), Length(max=100, message=TOO_LONG)],
+        render_kw={"autocomplete": "family-name"},
+    )
+    email = EmailField(
+        "E-mailadres",
+        filters=[strip_whitespace],
+        validators=[
+            InputRequired("Vul je e-mailadres in."),
+            Length(max=254, message=TOO_LONG),
+            Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be.",
+                  check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    organisation = StringField(
+        "Bestuur of organisatie",
+        filters=[strip_whitespace],
+        validators=[
+            InputRequired("Vul je gemeente, OCMW of organisatie in."),
+            Length(max=200, message=TOO_LONG),
+        ],
+        render_kw={"list": "municipalities", "autocomplete": "organization"},
+    )
+    role = RadioField(
+        "Je rol",
+        choices=choices(*((role.value, label) for role, label in labels.ROLE.items())),
+        validators=[InputRequired("Kies je rol.")],
+    )
+    function = StringField(
+        "Functie",
+        filters=[strip_whitespace],
+        validators=[Optional(), Length(max=200, message=TOO_LONG)],
+        render_kw={"autocomplete": "organization-title"},
+    )
+    remarks = TextAreaField(
+        "Opmerkingen",
+        validators=[Optional(), Length(max=2000, message=TOO_LONG)],
+    )
+    consent = BooleanField(
+        "Ik geef toestemming om mijn gegevens te verwerken voor deze inschrijving.",
+        validators=[InputRequired("Zonder je toestemming kunnen we je niet inschrijven.")],
+    )
+
+    def applicant(self) -> Applicant:
+        """The filled-in values as the registration service takes them."""
+        return Applicant(
+            first_name=self.first_name.data,
+            last_name=self.last_name.data,
+            email=self.email.data,
+            organisation=self.organisation.data,
+            role=Role(self.role.data),
+            function=self.function.data or "",
+            remarks=self.remarks.data or "",
+        )
+
+
+class ConfirmForm(FlaskForm):
+    """A form without fields: protects a button-only POST with CSRF."""

@@ -125,7 +125,11 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        # End the test's own read transaction so that it sees what the request committed
+        # (a SQLite reader keeps the snapshot its transaction began with).
+        db.session.rollback()
+        return response
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@
 from flask import Blueprint, abort, current_app, request, url_for
 
 from scheduler import dates
-from scheduler.forms import KIND_SLUGS, AgendaFilterForm
+from scheduler.forms import KIND_SLUGS, AgendaFilterForm, RegistrationForm
 from scheduler.htmx import page_or_partial, with_pushed_url
-from scheduler.models import utcnow
+from scheduler.models import Event, utcnow
 from scheduler.services import events as event_service
+from scheduler.services.organisations import municipality_names
 
 bp = Blueprint("events", __name__)
 
@@ -91,15 +92,23 @@ def detail(slug: str):
     event = event_service.get_public_event(slug)
     if event is None:
         abort(404)
+    return render_detail(event, form=RegistrationForm(formdata=None))
+
+
+def render_detail(event: Event, form: RegistrationForm, status: int = 200):
+    """The activity page, also when a registration form comes back with messages."""
     now = utcnow()
     sessions = event_service.list_sessions(event.series) if event.series else []
     seats = event_service.seat_summaries([event])[event.id]
     return page_or_partial(
         "events/detail.html",
         "events/_seats.html",
+        status=status,
         event=event,
         sessions=sessions,
         seats=seats,
         availability=event_service.describe_availability(event, seats, now),
         now=now,
+        form=form,
+        municipalities=municipality_names(),
     )

@@ -1,0 +1,114 @@
+"""Blueprint "registrations": signing up, and the personal page of one registration."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
+
+from scheduler.errors import SchedulerError
+from scheduler.extensions import limiter
+from scheduler.forms import ConfirmForm, RegistrationForm
+from scheduler.htmx import is_htmx, with_trigger
+from scheduler.models import utcnow
+from scheduler.services import events as event_service
+from scheduler.services import registrations as registration_service
+from scheduler.views.events import render_detail
+
+bp = Blueprint("registrations", __name__)
+
+
+def _registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+def _private(response):
+    """Personal pages stay out of caches and never leak their address through a Referer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _form_refused(event, form: RegistrationForm):
+    if is_htmx():
+        html = render_template("registrations/_form.html", event=event, form=form)
+        return make_response(html, 422)
+    return render_detail(event, form=form, status=422)
+
+
+@bp.post("/activiteiten/<slug:slug>/inschrijven")
+@limiter.limit(_registration_limit)
+def create(slug: str):
+    """Register for an activity; htmx gets the outcome in place, a plain post is redirected."""
+    event = event_service.get_public_event(slug)
+    if event is None:
+        abort(404)
+    form = RegistrationForm()
+    if not form.validate():
+        return _form_refused(event, form)
+    try:
+        outcome = registration_service.register(event.id, form.applicant())
+    except SchedulerError as refusal:
+        form.form_errors.append(refusal.message)
+        return _form_refused(event, form)
+    if not is_htmx():
+        if not outcome.is_new:
+            flash("Dit e-mailadres is al ingeschreven voor deze activiteit. "
+                  "Je hoeft niets meer te doen.", "info")
+            return redirect(url_for("events.detail", slug=slug, _anchor="registration"), 303)
+        return redirect(url_for("registrations.detail", token=outcome.registration.token), 303)
+    event = event_service.get_public_event(slug)
+    seats = event_service.seat_summaries([event])[event.id]
+    html = render_template(
+        "registrations/_outcome.html",
+        event=event,
+        outcome=outcome,
+        seats=seats,
+        availability=event_service.describe_availability(event, seats, utcnow()),
+    )
+    response = _private(make_response(html))
+    return with_trigger(response, "registration-created") if outcome.is_new else response
+
+
+@bp.get("/inschrijving/<token:token>")
+def detail(token: str):
+    """The personal page of one registration: its status, place in line, and how to cancel."""
+    registration = registration_service.find_by_token(token)
+    if registration is None:
+        abort(404)
+    sessions = (
+        event_service.list_sessions(registration.series) if registration.series else []
+    )
+    html = render_template(
+        "registrations/detail.html",
+        registration=registration,
+        sessions=sessions,
+        position=registration_service.waiting_position(registration),
+        now=utcnow(),
+    )
+    return _private(make_response(html))
+
+
+@bp.route("/inschrijving/<token:token>/annuleren", methods=["GET", "POST"])
+@limiter.limit(_registration_limit, methods=["POST"])
+def cancel(token: str):
+    """Ask for confirmation, then cancel; the first person on the waiting list moves up."""
+    registration = registration_service.find_by_token(token)
+    if registration is None:
+        abort(404)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            registration_service.cancel_registration(token)
+        except SchedulerError as refusal:
+            flash(refusal.message, "error")
+        else:
+            flash("Je inschrijving is geannuleerd. Bedankt om je plaats vrij te maken.", "success")
+        return redirect(url_for("registrations.detail", token=token), 303)
+    html = render_template("registrations/cancel.html", registration=registration, form=form)
+    return _private(make_response(html))
