@@ -354,10 +354,20 @@ def pytest_terminal_summary(terminalreporter) -> None:
             if outcome == "passed" and report.when != "call":
                 continue
             where = dict(report.user_properties).get("database", "no database")
-            if "test_browser.py" in report.nodeid:
+            if "tests/test_browser" in report.nodeid:
                 where = "chromium"
             counts.setdefault(where, {}).setdefault(outcome, 0)
             counts[where][outcome] += 1
+    figures = [
+        (report.nodeid, value)
+        for report in terminalreporter.stats.get("passed", [])
+        for key, value in report.user_properties
+        if key == "figures"
+    ]
+    if figures:
+        terminalreporter.write_sep("-", "measured")
+        for nodeid, value in figures:
+            terminalreporter.write_line(f"{nodeid.split('::')[-1]}: {value}")
     terminalreporter.write_sep("-", "tests per component")
     for where in ("sqlite", "postgresql", "chromium", "no database"):
         if where in counts:

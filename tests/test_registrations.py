@@ -368,3 +368,5 @@ def test_registration_posts_are_rate_limited(database_url, make_event):
     assert codes[:2] == [303, 303] and codes[2] == 429
     assert limited.status_code == 429
     assert "Even geduld" in limited.get_data(as_text=True)
+    with limited_app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,137 @@
+"""Registering and cancelling in headless Chromium, with htmx and without JavaScript."""
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from scheduler.extensions import db
+from scheduler.models import Event, EventKind, EventStatus, utcnow
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def activity(live_app, live_server):
+    """Returns a function that creates a published activity and gives its URL."""
+
+    def make(slug: str, capacity: int) -> str:
+        with live_app.app_context():
+            starts_at = utcnow() + timedelta(days=14)
+            db.session.add(Event(
+                kind=EventKind.training, status=EventStatus.published, title=f"Vorming {slug}",
+                slug=slug, starts_at=starts_at, ends_at=starts_at + timedelta(hours=3),
+                capacity=capacity, venue="Stadhuis",
+            ))
+            db.session.commit()
+            db.session.remove()
+        return f"{live_server.url}/activiteiten/{slug}"
+
+    return make
+
+
+def fill(page, number: int, email: str | None = None) -> None:
+    page.fill("#first_name", "Lotte")
+    page.fill("#last_name", f"Janssens {number}")
+    page.fill("#email", email or f"lotte{number}@example.org")
+    page.fill("#organisation", "Mechelen")
+    page.check("#role-1")
+    page.check("#consent")
+
+
+def test_register_in_place_and_the_counter_drops(page, activity):
+    url = activity("met-htmx", capacity=3)
+    page.goto(url)
+    seats = page.locator(".event-facts .seats")
+    expect(seats).to_contain_text("Nog 3 plaatsen")
+    page.evaluate("window.stillTheSamePage = true")
+    fill(page, 1)
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("#registration-body")).to_contain_text("Je bent ingeschreven")
+    expect(seats).to_contain_text("Nog 2 plaatsen")
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.url == url
+
+
+def test_invalid_email_shows_inline_error_and_keeps_values(page, activity):
+    page.goto(activity("fout-adres", capacity=3))
+    fill(page, 1, email="lotte@")
+    page.click("button:has-text('Inschrijven')")
+    error = page.locator("#email-error")
+    expect(error).to_contain_text("geen geldig e-mailadres")
+    expect(page.locator("#last_name")).to_have_value("Janssens 1")
+    expect(page.locator("#email")).to_have_value("lotte@")
+    expect(page.locator("#email")).to_be_focused()
+    expect(page.locator("#email")).to_have_attribute("aria-describedby", "email-hint email-error")
+
+
+def test_double_click_creates_one_registration(page, activity):
+    url = activity("dubbelklik", capacity=5)
+    page.goto(url)
+    fill(page, 1)
+    page.locator("button:has-text('Inschrijven')").dblclick()
+    expect(page.locator("#registration-body")).to_contain_text("ingeschreven")
+    page.goto(url)
+    expect(page.locator(".event-facts .seats")).to_contain_text("Nog 4 plaatsen")
+
+
+def test_full_activity_gives_the_waiting_list_and_cancelling_promotes(page, activity, browser):
+    url = activity("volzet", capacity=1)
+    page.goto(url)
+    fill(page, 1)
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("#registration-body")).to_contain_text("Je bent ingeschreven")
+    first_link = page.locator("#registration-body a").get_attribute("href")
+
+    other = browser.new_context(locale="nl-BE").new_page()
+    other.goto(url)
+    expect(other.locator(".event-facts .seats")).to_contain_text("Volzet – wachtlijst")
+    fill(other, 2)
+    other.click("button:has-text('Inschrijven')")
+    expect(other.locator("#registration-body")).to_contain_text("op de wachtlijst, op plaats 1")
+    waiting_link = other.locator("#registration-body a").get_attribute("href")
+
+    page.goto(page.url.split("/activiteiten/")[0] + first_link)
+    page.click("text=Inschrijving annuleren")
+    page.click("button:has-text('Ja, annuleer mijn inschrijving')")
+    expect(page.locator("main")).to_contain_text("Je inschrijving is geannuleerd")
+
+    other.goto(url)
+    expect(other.locator(".event-facts .seats")).to_contain_text("Volzet – wachtlijst")
+    expect(other.locator(".event-facts .seats")).not_to_contain_text("op de wachtlijst")
+    other.goto(url.split("/activiteiten/")[0] + waiting_link)
+    expect(other.locator("main")).to_contain_text("Je bent ingeschreven")
+    other.context.close()
+
+
+def test_whole_flow_without_javascript(page_without_js, activity):
+    page = page_without_js
+    url = activity("zonder-js", capacity=1)
+    page.goto(url)
+    fill(page, 1, email="fout")
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("#email-error")).to_be_visible()
+    expect(page.locator("#last_name")).to_have_value("Janssens 1")
+    page.fill("#email", "lotte1@example.org")
+    page.check("#consent")
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("h1")).to_have_text("Je inschrijving")
+    expect(page.locator("main")).to_contain_text("Je bent ingeschreven")
+
+    page.goto(url)
+    expect(page.locator(".event-facts .seats")).to_contain_text("Volzet")
+    fill(page, 2)
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("main")).to_contain_text("op de wachtlijst, op plaats 1")
+    waiting_url = page.url
+
+    page.goto(url)
+    fill(page, 1)
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("main")).to_contain_text("al ingeschreven")
+    page.go_back()
+    page.goto(waiting_url)
+    expect(page.locator("main")).to_contain_text("Inschrijving annuleren")
+    page.click("text=Inschrijving annuleren")
+    page.click("button:has-text('Ja, annuleer mijn inschrijving')")
+    expect(page.locator("main")).to_contain_text("Je inschrijving is geannuleerd")

@@ -1,0 +1,153 @@
+"""Many people pressing "inschrijven" at the same second, through gunicorn, on both databases."""
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from scheduler import PROJECT_ROOT
+from scheduler.extensions import db
+from scheduler.models import Registration, RegistrationStatus
+from scheduler.services import registrations
+from tests.conftest import base_config
+from tests.postgres_server import free_port
+from tests.test_registrations import applicant, form_data
+
+
+class Gunicorn:
+    """gunicorn with several worker processes and threads on 127.0.0.1."""
+
+    def __init__(self, database_url: str, workers: int = 4, threads: int = 8) -> None:
+        self.port = free_port()
+        env = dict(os.environ, SCHEDULER_TEST_CONFIG=json.dumps(base_config(database_url)))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
+             str(threads), "--bind", f"127.0.0.1:{self.port}", "--no-control-socket",
+             "--log-level", "warning", "tests.wsgi_app:app"],
+            cwd=PROJECT_ROOT, env=env,
+        )
+
+    def __enter__(self) -> "Gunicorn":
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            try:
+                connection.request("GET", "/privacy")
+                response = connection.getresponse()
+                response.read()
+                if response.status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+            finally:
+                connection.close()
+        self.__exit__()
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+    def post(self, path: str, data: dict) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        body = urllib.parse.urlencode(data)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"}
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
+
+
+def fire_at_once(calls) -> list[int]:
+    """Run every call in its own thread, all released by one barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def invariants(event, capacity: int) -> dict:
+    db.session.rollback()
+    rows = db.session.scalars(
+        select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
+    ).all()
+    confirmed = [r for r in rows if r.status is RegistrationStatus.confirmed]
+    waiting = [r for r in rows if r.status is RegistrationStatus.waiting]
+    positions = [registrations.waiting_position(r) for r in waiting]
+    emails = [r.email_normalised for r in rows if r.is_active]
+    assert len(confirmed) == capacity
+    assert positions == list(range(1, len(waiting) + 1))
+    assert len(emails) == len(set(emails))
+    return {"confirmed": len(confirmed), "waiting": len(waiting)}
+
+
+@pytest.fixture
+def server(database_url, app):
+    with Gunicorn(database_url) as running:
+        yield running
+
+
+def test_hundred_simultaneous_registrations_never_overbook(request, server, make_event):
+    event = make_event(capacity=10)
+    path = f"/activiteiten/{event.slug}/inschrijven"
+    calls = [
+        (lambda n=n: server.post(path, form_data(n, organisation=f"Organisatie {n}")))
+        for n in range(120)
+    ]
+    started = time.monotonic()
+    codes = fire_at_once(calls)
+    wall = time.monotonic() - started
+    counts = invariants(event, capacity=10)
+    errors = sum(code >= 500 for code in codes)
+    assert errors == 0 and codes.count(200) == 120
+    assert counts == {"confirmed": 10, "waiting": 110}
+    request.node.user_properties.append(("figures", (
+        f"registrations: {len(codes)} sent, {counts['confirmed']} confirmed, "
+        f"{counts['waiting']} waiting, {errors} errors, {wall:.2f} s")))
+
+
+def test_simultaneous_cancellations_and_registrations_keep_the_invariants(
+    request, server, make_event
+):
+    event = make_event(capacity=10)
+    people = [
+        registrations.register(event.id, applicant(n, organisation=f"Org {n}")).registration
+        for n in range(40)
+    ]
+    leaving = [person.token for person in people[::2]]  # 5 confirmed and 15 waiting leave
+    path = f"/activiteiten/{event.slug}/inschrijven"
+    calls = [(lambda t=t: server.post(f"/inschrijving/{t}/annuleren", {})) for t in leaving]
+    calls += [
+        (lambda n=n: server.post(path, form_data(100 + n, organisation=f"Nieuw {n}")))
+        for n in range(20)
+    ]
+    started = time.monotonic()
+    codes = fire_at_once(calls)
+    wall = time.monotonic() - started
+    assert all(code < 500 for code in codes), codes
+    counts = invariants(event, capacity=10)
+    cancelled = db.session.scalars(
+        select(Registration).where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.cancelled
+        )
+    ).all()
+    assert len(cancelled) == 20
+    assert counts == {"confirmed": 10, "waiting": 40 - 20 + 20 - 10}
+    request.node.user_properties.append(("figures", (
+        f"20 cancellations + 20 registrations: {counts['confirmed']} confirmed, "
+        f"{counts['waiting']} waiting, {sum(c >= 500 for c in codes)} errors, {wall:.2f} s")))
