@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, render_template, request
+from flask import Flask, make_response, render_template, request
 from werkzeug.routing import BaseConverter
 
 from scheduler import config as settings
@@ -124,9 +124,19 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from scheduler import labels
+    from scheduler.htmx import is_htmx, retarget
+
     def render_error(error):
         code = getattr(error, "code", 500) or 500
-        return render_template("errors/error.html", code=code), code
+        heading, text = labels.describe_error(code, isinstance(error, CSRFError))
+        if is_htmx():
+            # The fragment the request aimed at stays as it is; the message goes to the alert area.
+            html = render_template("errors/_alert.html", heading=heading, text=text)
+            return retarget(make_response(html, code), "#alerts")
+        return render_template("errors/error.html", heading=heading, text=text), code
 
     for code in (400, 404, 405, 410, 429, 500):
         app.register_error_handler(code, render_error)

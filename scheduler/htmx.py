@@ -31,3 +31,10 @@ def with_pushed_url(response: Response, url: str) -> Response:
     if is_htmx():
         response.headers["HX-Push-Url"] = url
     return response
+
+
+def retarget(response: Response, selector: str) -> Response:
+    """Swap this response into ``selector`` instead of the element the request named."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response

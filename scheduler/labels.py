@@ -30,3 +30,30 @@ REGISTRATION_STATUS = {
     RegistrationStatus.declined: "Niet weerhouden",
 }
 PROVINCES = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant", "West-Vlaanderen")
+
+ERRORS = {
+    400: ("Ongeldige aanvraag",
+          "We konden deze aanvraag niet verwerken. Controleer het adres of het formulier en "
+          "probeer opnieuw."),
+    404: ("Pagina niet gevonden",
+          "Deze pagina bestaat niet (meer). Misschien is de link onvolledig of is de activiteit "
+          "verwijderd."),
+    405: ("Niet toegestaan", "Deze actie kan niet op deze manier."),
+    410: ("Niet meer beschikbaar", "Deze link is verlopen of niet meer geldig."),
+    429: ("Even geduld",
+          "Je hebt in korte tijd te veel aanvragen gedaan. Wacht even en probeer het dan opnieuw."),
+    500: ("Er ging iets mis",
+          "Er liep iets fout aan onze kant. Probeer het later opnieuw of mail de helpdesk."),
+}
+SESSION_EXPIRED = (
+    "Je sessie is verlopen",
+    "Het formulier was te lang open of je cookies zijn gewist. "
+    "Herlaad de pagina en probeer opnieuw.",
+)
+
+
+def describe_error(code: int, expired_session: bool = False) -> tuple[str, str]:
+    """The Dutch heading and explanation shown for an HTTP error."""
+    if expired_session:
+        return SESSION_EXPIRED
+    return ERRORS.get(code, ERRORS[500])

@@ -353,6 +353,7 @@ def test_post_without_csrf_token_is_refused(app, make_event):
     client = app.test_client()
     response = client.post(f"/activiteiten/{event.slug}/inschrijven", data=form_data())
     assert response.status_code == 400
+    assert "Je sessie is verlopen" in response.get_data(as_text=True)
     assert db.session.scalars(select(Registration)).all() == []
 
 
@@ -368,5 +369,10 @@ def test_registration_posts_are_rate_limited(database_url, make_event):
     assert codes[:2] == [303, 303] and codes[2] == 429
     assert limited.status_code == 429
     assert "Even geduld" in limited.get_data(as_text=True)
+    inline = client.post(url, data=form_data(10), headers={"HX-Request": "true"})
+    assert inline.status_code == 429
+    assert inline.headers["HX-Retarget"] == "#alerts"
+    assert 'role="alert"' in inline.get_data(as_text=True)
+    assert "<html" not in inline.get_data(as_text=True)
     with limited_app.app_context():
         db.engine.dispose()
