@@ -14,6 +14,13 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the app's UTCDateTime as a plain timezone-aware DateTime in migrations."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def get_engine():
     return current_app.extensions['migrate'].db.engine
 
@@ -90,6 +97,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            render_item=render_item,
             **conf_args
         )
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, make_response, render_template, request, url_for
 from werkzeug.routing import BaseConverter
 
 from scheduler import config as settings
@@ -89,9 +89,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from scheduler.views import events, pages, registrations
+    from scheduler.views import events, feeds, pages, registrations
 
     app.register_blueprint(events.bp)
+    app.register_blueprint(feeds.bp)
     app.register_blueprint(registrations.bp)
     app.register_blueprint(pages.bp)
 
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from scheduler import dates, labels
     from scheduler.markdown import render_markdown
+    from scheduler.services.calendar import google_calendar_link
     from scheduler.services.events import describe_availability
 
     app.jinja_env.filters.update(
@@ -110,8 +112,12 @@ def _register_template_helpers(app: Flask) -> None:
         markdown=render_markdown,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
+    def google_link(event) -> str:
+        base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+        return google_calendar_link(event, base + url_for("events.detail", slug=event.slug))
+
     app.jinja_env.globals.update(
-        labels=labels, describe_availability=describe_availability
+        labels=labels, describe_availability=describe_availability, google_link=google_link
     )
 
     @app.context_processor

@@ -39,6 +39,11 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "nl_BE"
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     AGENDA_PAGE_SIZE = 20
+    # Feeds keep activities (cancelled ones too) until this many months after they ended.
+    FEED_HISTORY_MONTHS = 12
+    # What feeds ask calendar programs (REFRESH-INTERVAL) and caches (max-age) to respect.
+    FEED_REFRESH_MINUTES = 60
+    FEED_CACHE_SECONDS = 300
     MAIL_SERVER: str | None = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False

@@ -10,10 +10,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduler import labels
 from scheduler.models import EventKind, Role
@@ -153,3 +155,24 @@ class RegistrationForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form without fields: protects a button-only POST with CSRF."""
+
+
+class SubscribeForm(FlaskForm):
+    """The kinds and themes someone wants in their subscribed calendar."""
+
+    class Meta:
+        csrf = False
+
+    soort = SelectMultipleField(
+        "Soorten activiteiten",
+        choices=choices(*((slug, labels.KIND_PLURAL[kind]) for slug, kind in KIND_SLUGS.items())),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    thema = SelectMultipleField(
+        "Thema's", widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
+    )
+
+    def __init__(self, *args, themes=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.thema.choices = choices(*((theme.slug, theme.name) for theme in themes))

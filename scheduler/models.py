@@ -17,6 +17,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.extensions import db
@@ -244,6 +246,20 @@ class Event(db.Model):
         return "open"
 
 
+# What a calendar must hear about: a change to one of these raises the activity's SEQUENCE.
+SCHEDULE_ATTRIBUTES = (
+    "starts_at", "ends_at", "venue", "address", "municipality", "municipality_id", "online_url",
+    "status",
+)
+
+
+@sqlalchemy_event.listens_for(Event, "before_update")
+def _raise_sequence_on_schedule_change(_mapper, _connection, event: Event) -> None:
+    state = sqlalchemy_inspect(event)
+    if any(state.attrs[name].history.has_changes() for name in SCHEDULE_ATTRIBUTES):
+        event.sequence = (event.sequence or 0) + 1
+
+
 class Registration(db.Model):
     """One person's enrolment in an activity, or in a whole series."""
 
@@ -296,6 +312,17 @@ ACTIVE_STATUSES = (
     RegistrationStatus.waiting,
     RegistrationStatus.pending,
 )
+
+
+class Person(db.Model):
+    """Someone known by e-mail address; holds the token of their personal calendar feed."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_normalised: Mapped[str] = mapped_column(String(254), unique=True)
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StaffUser(db.Model):

@@ -78,7 +78,7 @@ def test_filter_works_without_javascript(page_without_js, demo_site):
 
 @pytest.mark.parametrize(
     "path", ["/", "/?soort=werkbezoek", "/activiteiten/werkbezoek-livc-vilvoorde", "/archief",
-             "/activiteiten/bestaat-niet"]
+             "/activiteiten/bestaat-niet", "/abonneren", "/privacy"]
 )
 def test_pages_have_no_serious_accessibility_violations(page, demo_site, path):
     page.goto(demo_site.url + path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from scheduler.errors import (
@@ -26,10 +27,12 @@ from scheduler.models import (
     ACTIVE_STATUSES,
     Event,
     Organisation,
+    Person,
     Registration,
     RegistrationStatus,
     Role,
     Series,
+    new_token,
     utcnow,
 )
 
@@ -86,6 +89,7 @@ def register(event_id: int, applicant: Applicant, now: datetime | None = None) -
         db.session.commit()
         return Outcome(existing, False, waiting_position(existing))
 
+    _ensure_person(email)
     organisation = find_municipality(applicant.organisation)
     organisation_other = "" if organisation else applicant.organisation.strip()
     status, reason = RegistrationStatus.waiting, None
@@ -179,6 +183,14 @@ def find_municipality(name: str) -> Organisation | None:
             Organisation.nis_code.is_not(None), func.lower(Organisation.name) == wanted
         )
     ).first()
+
+
+def _ensure_person(address: str) -> None:
+    """Make sure the person (and so their personal feed) exists; a no-op when it does."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Person).values(email_normalised=address, feed_token=new_token())
+    db.session.execute(statement.on_conflict_do_nothing(index_elements=["email_normalised"]))
 
 
 def _lock_target(event_id: int) -> tuple[Event, Event | Series]:

@@ -17,8 +17,10 @@ from scheduler.forms import ConfirmForm, RegistrationForm
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.models import utcnow
 from scheduler.services import events as event_service
+from scheduler.services import feeds
 from scheduler.services import registrations as registration_service
 from scheduler.views.events import render_detail
+from scheduler.views.feeds import absolute_url
 
 bp = Blueprint("registrations", __name__)
 
@@ -84,14 +86,33 @@ def detail(token: str):
     sessions = (
         event_service.list_sessions(registration.series) if registration.series else []
     )
+    person = feeds.find_person(registration.email)
+    feed_url = absolute_url("feeds.personal", token=person.feed_token) if person else None
     html = render_template(
         "registrations/detail.html",
         registration=registration,
         sessions=sessions,
         position=registration_service.waiting_position(registration),
         now=utcnow(),
+        feed_url=feed_url,
+        renew_form=ConfirmForm(),
     )
     return _private(make_response(html))
+
+
+@bp.post("/inschrijving/<token:token>/agenda-link-vernieuwen")
+@limiter.limit(_registration_limit)
+def renew_feed(token: str):
+    """Give the person a new personal feed address; the old one answers 404 from now on."""
+    registration = registration_service.find_by_token(token)
+    person = feeds.find_person(registration.email) if registration else None
+    if person is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        feeds.renew_feed_token(person)
+        flash("Je persoonlijke agenda-link is vernieuwd. De oude link werkt niet meer: "
+              "abonneer je opnieuw met de nieuwe.", "success")
+    return redirect(url_for("registrations.detail", token=token, _anchor="agenda"), 303)
 
 
 @bp.route("/inschrijving/<token:token>/annuleren", methods=["GET", "POST"])

@@ -1,0 +1,172 @@
+"""iCalendar documents built with icalendar from activities; pure functions, no request access."""
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard, vRecur
+from icalendar import Event as VEvent
+
+from scheduler import labels
+from scheduler.dates import BRUSSELS
+from scheduler.models import Event, RegistrationStatus
+
+PRODID = "-//Vereniging van Vlaamse Steden en Gemeenten//scheduler//NL"
+TIMEZONE = "Europe/Brussels"
+# Part of every ETag, so that a change in how feeds are written reaches every calendar.
+FORMAT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One activity as it appears in a feed, with what a personal feed adds to it."""
+
+    event: Event
+    status: str | None = None
+    summary_prefix: str = ""
+
+
+def brussels_timezone() -> Timezone:
+    """Europe/Brussels with the EU daylight-saving rules, valid for every year they hold."""
+    timezone = Timezone()
+    timezone.add("tzid", TIMEZONE)
+    timezone.add("x-lic-location", TIMEZONE)
+    summer = TimezoneDaylight()
+    summer.add("tzname", "CEST")
+    summer.add("dtstart", datetime(1981, 3, 29, 2, 0))
+    summer.add("rrule", vRecur(freq="YEARLY", bymonth=3, byday="-1SU"))
+    summer.add("tzoffsetfrom", timedelta(hours=1))
+    summer.add("tzoffsetto", timedelta(hours=2))
+    winter = TimezoneStandard()
+    winter.add("tzname", "CET")
+    winter.add("dtstart", datetime(1996, 10, 27, 3, 0))
+    winter.add("rrule", vRecur(freq="YEARLY", bymonth=10, byday="-1SU"))
+    winter.add("tzoffsetfrom", timedelta(hours=2))
+    winter.add("tzoffsetto", timedelta(hours=1))
+    timezone.add_component(summer)
+    timezone.add_component(winter)
+    return timezone
+
+
+def build_calendar(
+    entries: Iterable[Entry],
+    *,
+    name: str,
+    event_url: Callable[[Event], str],
+    refresh: timedelta = timedelta(hours=1),
+    method: str = "PUBLISH",
+) -> bytes:
+    """A whole VCALENDAR with one VEVENT per entry, ready to serve as text/calendar."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", TIMEZONE)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", refresh)
+    calendar.add_component(brussels_timezone())
+    head, tail = calendar.to_ical().rsplit(b"END:VCALENDAR", 1)
+    events = (_event_bytes(entry, event_url(entry.event)) for entry in entries)
+    return b"".join((head, *events, b"END:VCALENDAR", tail))
+
+
+# Serialising is most of a feed's cost and most activities do not change between two
+# versions of a feed, so each VEVENT's bytes are kept by everything they are made of.
+_serialised: OrderedDict[tuple, bytes] = OrderedDict()
+SERIALISED_LIMIT = 20_000
+
+
+def _event_bytes(entry: Entry, url: str) -> bytes:
+    event = entry.event
+    key = (
+        event.uid, event.sequence, event.updated_at, entry.status, entry.summary_prefix, url,
+        tuple(theme.name for theme in event.themes),
+        event.municipality.name if event.municipality else None,
+    )
+    body = _serialised.get(key)
+    if body is None:
+        body = event_component(entry, url).to_ical()
+        _serialised[key] = body
+        if len(_serialised) > SERIALISED_LIMIT:
+            _serialised.popitem(last=False)
+    return body
+
+
+def event_component(entry: Entry, url: str) -> VEvent:
+    """The VEVENT of one activity. Its UID never changes; SEQUENCE follows the activity's."""
+    event = entry.event
+    cancelled = event.is_cancelled or entry.status == "CANCELLED"
+    component = VEvent()
+    component.add("uid", event.uid)
+    component.add("dtstamp", event.updated_at)
+    component.add("created", event.created_at)
+    component.add("last-modified", event.updated_at)
+    component.add("sequence", event.sequence)
+    component.add("dtstart", event.starts_at.astimezone(BRUSSELS))
+    component.add("dtend", event.ends_at.astimezone(BRUSSELS))
+    prefix = "GEANNULEERD: " if event.is_cancelled else entry.summary_prefix
+    component.add("summary", prefix + event.title)
+    component.add("description", _description(event, url))
+    location = _location(event)
+    if location:
+        component.add("location", location)
+    component.add("url", url)
+    component.add("categories", [labels.KIND[event.kind]] + [t.name for t in event.themes])
+    component.add("status", "CANCELLED" if cancelled else entry.status or "CONFIRMED")
+    component.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    return component
+
+
+def personal_entry(event: Event, status: RegistrationStatus) -> Entry:
+    """How one of a person's registrations shows in their own calendar."""
+    if status is RegistrationStatus.confirmed:
+        return Entry(event, "CONFIRMED")
+    if status is RegistrationStatus.waiting:
+        return Entry(event, "TENTATIVE", "[Wachtlijst] ")
+    if status is RegistrationStatus.pending:
+        return Entry(event, "TENTATIVE", "[Wacht op goedkeuring] ")
+    return Entry(event, "CANCELLED", "[Niet ingeschreven] ")
+
+
+def _description(event: Event, url: str) -> str:
+    parts = []
+    if event.is_cancelled:
+        parts.append("Deze activiteit is geannuleerd.")
+        if event.cancellation_reason:
+            parts.append(event.cancellation_reason)
+    if event.summary:
+        parts.append(event.summary)
+    if event.description:
+        parts.append(event.description)
+    if event.online_url:
+        parts.append(f"Online deelnemen: {event.online_url}")
+    parts.append(f"Meer info en inschrijven: {url}")
+    return "\n\n".join(parts)
+
+
+def _location(event: Event) -> str:
+    place = [event.venue, event.address]
+    if event.municipality and event.municipality.name not in event.address:
+        place.append(event.municipality.name)
+    text = ", ".join(part for part in place if part)
+    if not text and event.online_url:
+        return "Online"
+    return text
+
+
+def google_calendar_link(event: Event, url: str) -> str:
+    """A link that opens Google Calendar with this activity filled in, ready to save."""
+    moment = "%Y%m%dT%H%M%SZ"
+    query = urlencode({
+        "action": "TEMPLATE",
+        "text": event.title,
+        "dates": f"{event.starts_at.strftime(moment)}/{event.ends_at.strftime(moment)}",
+        "ctz": TIMEZONE,
+        "details": f"{event.summary}\n\n{url}".strip(),
+        "location": _location(event),
+    })
+    return f"https://calendar.google.com/calendar/render?{query}"

@@ -1,0 +1,182 @@
+"""Which activities each calendar feed holds, and a cheap version of it for ETag/Last-Modified.
+
+A feed holds every public activity that ended after the start of its history window: the
+first day of the Brussels month a set number of months ago. Cancelled activities stay in it,
+marked CANCELLED, for as long as they are in that window. Because the window only moves at a
+month boundary, the version of a feed (the latest change and the number of activities) changes
+exactly when its content does.
+"""
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from scheduler import dates
+from scheduler.extensions import db
+from scheduler.models import (
+    ACTIVE_STATUSES,
+    Event,
+    EventKind,
+    EventStatus,
+    Person,
+    Registration,
+    RegistrationStatus,
+    Theme,
+    new_token,
+)
+from scheduler.services.calendar import FORMAT_VERSION, Entry, personal_entry
+from scheduler.services.registrations import normalise_email
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The activities a public feed is about; empty tuples mean 'all'."""
+
+    kinds: tuple[EventKind, ...] = ()
+    theme_slugs: tuple[str, ...] = ()
+    series_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Version:
+    """What changes whenever any byte of a feed would change."""
+
+    etag: str
+    last_modified: datetime
+
+
+def history_start(now: datetime, months: int) -> datetime:
+    """The first instant of the Brussels month ``months`` before the current one."""
+    local = dates.local(now)
+    index = local.year * 12 + local.month - 1 - months
+    return dates.month_bounds(index // 12, index % 12 + 1)[0]
+
+
+def _filter(query: Select, selection: Selection, since: datetime) -> Select:
+    query = query.where(Event.status != EventStatus.draft, Event.ends_at >= since)
+    if selection.kinds:
+        query = query.where(Event.kind.in_(selection.kinds))
+    if selection.theme_slugs:
+        query = query.where(Event.themes.any(Theme.slug.in_(selection.theme_slugs)))
+    if selection.series_id is not None:
+        query = query.where(Event.series_id == selection.series_id)
+    return query
+
+
+def _version(key: str, latest: datetime | None, count: int, since: datetime) -> Version:
+    last_modified = max(latest, since) if latest else since
+    digest = hashlib.sha256(
+        f"{FORMAT_VERSION}|{key}|{last_modified.isoformat()}|{count}|{since.isoformat()}".encode()
+    ).hexdigest()[:32]
+    return Version(digest, last_modified.replace(microsecond=0))
+
+
+def feed_version(selection: Selection, key: str, since: datetime) -> Version:
+    """The version of a public feed, from one aggregate query."""
+    query = _filter(select(func.max(Event.updated_at), func.count(Event.id)), selection, since)
+    latest, count = db.session.execute(query).one()
+    return _version(key, _aware(latest), count, since)
+
+
+def feed_entries(selection: Selection, since: datetime) -> list[Entry]:
+    """The activities of a public feed, soonest first, with themes and place loaded."""
+    query = _filter(select(Event), selection, since).options(
+        joinedload(Event.themes), joinedload(Event.municipality)
+    )
+    events = db.session.scalars(query.order_by(Event.starts_at, Event.id)).unique()
+    return [Entry(event) for event in events]
+
+
+def event_version(event: Event) -> Version:
+    """The version of the download of one activity."""
+    return _version(f"event:{event.id}", event.updated_at, event.sequence, event.created_at)
+
+
+def find_person_by_feed_token(token: str) -> Person | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalars(select(Person).where(Person.feed_token == token)).one_or_none()
+
+
+def find_person(email: str) -> Person | None:
+    """The person behind an e-mail address, if they ever registered."""
+    address = normalise_email(email)
+    return db.session.scalars(select(Person).where(Person.email_normalised == address)).first()
+
+
+def renew_feed_token(person: Person) -> Person:
+    """Give the person a new feed address; the old one stops working at once."""
+    person.feed_token = new_token()
+    db.session.commit()
+    return person
+
+
+def _person_rows(person: Person):
+    joined = or_(
+        Registration.event_id == Event.id,
+        and_(Registration.series_id.is_not(None), Registration.series_id == Event.series_id),
+    )
+    return (
+        select(Event, Registration.status, Registration.id)
+        .join(Registration, joined)
+        .where(Registration.email_normalised == person.email_normalised,
+               Event.status != EventStatus.draft)
+    )
+
+
+def personal_version(person: Person) -> Version:
+    """The version of a person's feed: their registrations and the activities behind them."""
+    query = _person_rows(person).with_only_columns(
+        func.max(Event.updated_at), func.max(Registration.updated_at), func.count(Event.id)
+    )
+    latest_event, latest_registration, count = db.session.execute(query).one()
+    latest = max(filter(None, (_aware(latest_event), _aware(latest_registration))), default=None)
+    return _version(f"person:{person.id}:{person.feed_token}", latest, count, person.created_at)
+
+
+def personal_entries(person: Person) -> list[Entry]:
+    """One entry per activity the person registered for, the active registration winning."""
+    rows = db.session.execute(
+        _person_rows(person)
+        .options(joinedload(Event.themes), joinedload(Event.municipality))
+        .order_by(Event.starts_at, Registration.id)
+    ).unique()
+    chosen: dict[int, tuple[Event, RegistrationStatus]] = {}
+    for event, status, _registration_id in rows:
+        previous = chosen.get(event.id)
+        if previous is None or status in ACTIVE_STATUSES or previous[1] not in ACTIVE_STATUSES:
+            chosen[event.id] = (event, status)
+    return [personal_entry(event, status) for event, status in chosen.values()]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Aggregates bypass the column type, so SQLite hands back naive UTC or a string."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class BodyCache:
+    """The latest built bodies by ETag, so a feed is built once per change per process."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.bodies: OrderedDict[str, bytes] = OrderedDict()
+
+    def get_or_build(self, key: str, build: Callable[[], bytes]) -> bytes:
+        body = self.bodies.get(key)
+        if body is None:
+            body = build()
+            self.bodies[key] = body
+            if len(self.bodies) > self.size:
+                self.bodies.popitem(last=False)
+        else:
+            self.bodies.move_to_end(key)
+        return body

@@ -1,0 +1,178 @@
+"""Blueprint "feeds": the .ics endpoints that calendar programs poll, and the subscribe page."""
+
+import gzip
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, request, url_for
+from werkzeug.http import is_resource_modified
+
+from scheduler import labels
+from scheduler.extensions import db
+from scheduler.forms import KIND_SLUGS, SubscribeForm
+from scheduler.htmx import page_or_partial, with_pushed_url
+from scheduler.models import Event, Series, Theme, utcnow
+from scheduler.services import calendar, feeds
+from scheduler.services import events as event_service
+
+bp = Blueprint("feeds", __name__)
+_bodies = feeds.BodyCache()
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """A link that works from a calendar program or a mail: built on the public base URL."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def _event_url(event: Event) -> str:
+    return absolute_url("events.detail", slug=event.slug)
+
+
+def _since():
+    return feeds.history_start(utcnow(), current_app.config["FEED_HISTORY_MONTHS"])
+
+
+def _serve(
+    version: feeds.Version,
+    build: Callable[[], bytes],
+    *,
+    filename: str | None = None,
+    private: bool = False,
+) -> Response:
+    """Answer 304 without building when the client is up to date; otherwise the (gzipped) feed."""
+    compressed = request.accept_encodings["gzip"] > 0
+    etag = version.etag + ("-gz" if compressed else "")
+    if is_resource_modified(request.environ, etag=etag, last_modified=version.last_modified):
+        def make_body() -> bytes:
+            return gzip.compress(build(), 6, mtime=0) if compressed else build()
+
+        response = Response(_bodies.get_or_build(etag, make_body), mimetype="text/calendar")
+        if compressed:
+            response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(status=304)
+    response.set_etag(etag)
+    response.last_modified = version.last_modified
+    response.vary.add("Accept-Encoding")
+    response.cache_control.max_age = current_app.config["FEED_CACHE_SECONDS"]
+    if private:
+        response.cache_control.private = True
+        response.headers["Referrer-Policy"] = "no-referrer"
+    else:
+        response.cache_control.public = True
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _public_feed(selection: feeds.Selection, key: str, name: str) -> Response:
+    since = _since()
+    version = feeds.feed_version(selection, key, since)
+
+    def build() -> bytes:
+        return calendar.build_calendar(
+            feeds.feed_entries(selection, since),
+            name=name,
+            event_url=_event_url,
+            refresh=timedelta(minutes=current_app.config["FEED_REFRESH_MINUTES"]),
+        )
+
+    return _serve(version, build)
+
+
+def _calendar_name(*parts: str) -> str:
+    return " – ".join((current_app.config["PROGRAMME_NAME"], *parts))
+
+
+@bp.get("/agenda.ics")
+def agenda():
+    """All public activities, optionally narrowed with ?soort=…&thema=… (repeatable)."""
+    kinds = sorted(set(request.args.getlist("soort")))
+    themes = sorted(set(request.args.getlist("thema")))
+    if len(themes) > 20 or any(kind not in KIND_SLUGS for kind in kinds):
+        abort(404)
+    if any(len(slug) > 80 for slug in themes):
+        abort(404)
+    selection = feeds.Selection(
+        kinds=tuple(KIND_SLUGS[kind] for kind in kinds), theme_slugs=tuple(themes)
+    )
+    name = _calendar_name(*(labels.KIND_PLURAL[KIND_SLUGS[kind]] for kind in kinds))
+    return _public_feed(selection, f"agenda:{','.join(kinds)}|{','.join(themes)}", name)
+
+
+@bp.get("/agenda/<slug:kind>.ics")
+def kind(kind: str):
+    """The activities of one kind: vorming, werkbezoek or intervisie."""
+    if kind not in KIND_SLUGS:
+        abort(404)
+    event_kind = KIND_SLUGS[kind]
+    selection = feeds.Selection(kinds=(event_kind,))
+    return _public_feed(selection, f"kind:{kind}", _calendar_name(labels.KIND_PLURAL[event_kind]))
+
+
+@bp.get("/thema/<slug:slug>.ics")
+def theme(slug: str):
+    """The activities about one theme."""
+    found = db.first_or_404(db.select(Theme).where(Theme.slug == slug))
+    selection = feeds.Selection(theme_slugs=(found.slug,))
+    return _public_feed(selection, f"theme:{slug}:{found.name}", _calendar_name(found.name))
+
+
+@bp.get("/reeks/<slug:slug>.ics")
+def series(slug: str):
+    """The sessions of one series."""
+    found = db.first_or_404(db.select(Series).where(Series.slug == slug))
+    selection = feeds.Selection(series_id=found.id)
+    return _public_feed(selection, f"series:{found.id}:{found.title}", _calendar_name(found.title))
+
+
+@bp.get("/activiteiten/<slug:slug>.ics")
+def event(slug: str):
+    """One activity as a file to open in any calendar program."""
+    found = event_service.get_public_event(slug)
+    if found is None:
+        abort(404)
+
+    def build() -> bytes:
+        return calendar.build_calendar(
+            [calendar.Entry(found)], name=found.title, event_url=_event_url
+        )
+
+    return _serve(feeds.event_version(found), build, filename=f"{found.slug}.ics")
+
+
+@bp.get("/mijn/<token:token>.ics")
+def personal(token: str):
+    """One person's registrations, with their status, behind an unguessable token."""
+    person = feeds.find_person_by_feed_token(token)
+    if person is None:
+        abort(404)
+
+    def build() -> bytes:
+        return calendar.build_calendar(
+            feeds.personal_entries(person),
+            name=_calendar_name("mijn inschrijvingen"),
+            event_url=_event_url,
+            refresh=timedelta(minutes=current_app.config["FEED_REFRESH_MINUTES"]),
+        )
+
+    return _serve(feeds.personal_version(person), build, private=True)
+
+
+@bp.get("/abonneren")
+def subscribe():
+    """How to subscribe to the agenda in Outlook, Google Calendar or Apple Calendar."""
+    form = SubscribeForm(request.args, themes=event_service.list_themes())
+    form.validate()
+    kinds = [kind for kind in form.soort.data or [] if kind in KIND_SLUGS]
+    themes = list(form.thema.data or [])
+    feed_url = absolute_url("feeds.agenda", soort=kinds, thema=themes)
+    response = page_or_partial(
+        "feeds/subscribe.html",
+        "feeds/_links.html",
+        form=form,
+        feed_url=feed_url,
+        webcal_url="webcal://" + feed_url.split("://", 1)[1],
+        google_url="https://calendar.google.com/calendar/r?cid=" + feed_url,
+    )
+    return with_pushed_url(response, url_for("feeds.subscribe", soort=kinds, thema=themes))
