@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, make_response, render_template, request, url_for
+from flask import Flask, make_response, render_template, request
 from werkzeug.routing import BaseConverter
 
 from scheduler import config as settings
@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from scheduler import dates, labels
+    from scheduler.links import public_url
     from scheduler.markdown import render_markdown
     from scheduler.services.calendar import google_calendar_link
     from scheduler.services.events import describe_availability
@@ -113,8 +114,7 @@ def _register_template_helpers(app: Flask) -> None:
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     def google_link(event) -> str:
-        base = app.config["PUBLIC_BASE_URL"].rstrip("/")
-        return google_calendar_link(event, base + url_for("events.detail", slug=event.slug))
+        return google_calendar_link(event, public_url("events.detail", slug=event.slug))
 
     app.jinja_env.globals.update(
         labels=labels, describe_availability=describe_availability, google_link=google_link

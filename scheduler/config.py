@@ -51,6 +51,9 @@ class Defaults:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "radicalisering@vvsg.be"
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_LEASE_SECONDS = 600
+    MAIL_REMINDER_DAYS = 2
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     REGISTRATION_RATE_LIMIT = "20 per minute; 200 per hour"

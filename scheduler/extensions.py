@@ -55,3 +55,14 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write_transaction() -> None:
+    """Start a new transaction that holds the write lock from its first statement on SQLite.
+
+    Ends the session's current (read) transaction first. On PostgreSQL the caller locks rows
+    explicitly instead, so this only starts a fresh transaction there.
+    """
+    db.session.commit()
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.connection(execution_options={SQLITE_IMMEDIATE: True})

@@ -1,5 +1,6 @@
 """Flask-WTF forms; each checks its own fields, the services check the rules."""
 
+import unicodedata
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -14,7 +15,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduler import labels
@@ -22,6 +30,22 @@ from scheduler.models import EventKind, Role
 from scheduler.services.registrations import Applicant
 
 TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
+
+
+class PlainText:
+    """Refuses control characters (NUL, escape codes, line breaks in one-line fields)."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def __call__(self, form, field) -> None:
+        value = field.data or ""
+        if any(
+            unicodedata.category(char) == "Cc" and char not in self.allowed
+            or char in "\u2028\u2029"
+            for char in value
+        ):
+            raise ValidationError("Dit veld bevat tekens die we niet kunnen verwerken.")
 
 
 def strip_whitespace(value: str | None) -> str | None:
@@ -91,13 +115,17 @@ class RegistrationForm(FlaskForm):
     first_name = StringField(
         "Voornaam",
         filters=[strip_whitespace],
-        validators=[InputRequired("Vul je voornaam in."), Length(max=100, message=TOO_LONG)],
+        validators=[
+            InputRequired("Vul je voornaam in."), Length(max=100, message=TOO_LONG), PlainText()
+        ],
         render_kw={"autocomplete": "given-name"},
     )
     last_name = StringField(
         "Naam",
         filters=[strip_whitespace],
-        validators=[InputRequired("Vul je naam in."), Length(max=100, message=TOO_LONG)],
+        validators=[
+            InputRequired("Vul je naam in."), Length(max=100, message=TOO_LONG), PlainText()
+        ],
         render_kw={"autocomplete": "family-name"},
     )
     email = EmailField(
@@ -106,6 +134,7 @@ class RegistrationForm(FlaskForm):
         validators=[
             InputRequired("Vul je e-mailadres in."),
             Length(max=254, message=TOO_LONG),
+            PlainText(),
             Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be.",
                   check_deliverability=False),
         ],
@@ -117,6 +146,7 @@ class RegistrationForm(FlaskForm):
         validators=[
             InputRequired("Vul je gemeente, OCMW of organisatie in."),
             Length(max=200, message=TOO_LONG),
+            PlainText(),
         ],
         render_kw={"list": "municipalities", "autocomplete": "organization"},
     )
@@ -128,12 +158,12 @@ class RegistrationForm(FlaskForm):
     function = StringField(
         "Functie",
         filters=[strip_whitespace],
-        validators=[Optional(), Length(max=200, message=TOO_LONG)],
+        validators=[Optional(), Length(max=200, message=TOO_LONG), PlainText()],
         render_kw={"autocomplete": "organization-title"},
     )
     remarks = TextAreaField(
         "Opmerkingen",
-        validators=[Optional(), Length(max=2000, message=TOO_LONG)],
+        validators=[Optional(), Length(max=2000, message=TOO_LONG), PlainText(multiline=True)],
     )
     consent = BooleanField(
         "Ik geef toestemming om mijn gegevens te verwerken voor deze inschrijving.",

@@ -296,6 +296,9 @@ class Registration(db.Model):
     event: Mapped[Event | None] = relationship(back_populates="registrations")
     series: Mapped[Series | None] = relationship(back_populates="registrations")
     organisation: Mapped[Organisation | None] = relationship(back_populates="registrations")
+    messages: Mapped[list["OutboxMessage"]] = relationship(
+        back_populates="registration", order_by="OutboxMessage.id"
+    )
 
     @property
     def organisation_name(self) -> str:
@@ -323,6 +326,51 @@ class Person(db.Model):
     email_normalised: Mapped[str] = mapped_column(String(254), unique=True)
     feed_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailStatus(enum.Enum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxMessage(db.Model):
+    """A mail waiting to be sent, or the record of one that was sent or given up on.
+
+    Written in the same transaction as the change it reports, so no change goes unannounced
+    and no mail is sent for a change that was rolled back.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    # Makes a mail that must go out once per occasion (a reminder) impossible to queue twice.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    calendar: Mapped[str | None] = mapped_column(Text)
+    # REQUEST, CANCEL or PUBLISH: must equal the METHOD inside ``calendar``.
+    calendar_method: Mapped[str | None] = mapped_column(String(10))
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    status: Mapped[MailStatus] = mapped_column(enum_column(MailStatus), default=MailStatus.pending)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A sender owns a message until this moment, so two senders never send it both.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    registration: Mapped["Registration | None"] = relationship(back_populates="messages")
 
 
 class StaffUser(db.Model):

@@ -270,6 +270,9 @@ def test_htmx_post_when_full_tells_the_place_in_line(client, hx, make_event, mak
         ({"organisation": "x" * 201}, "organisation", "maximaal 200 tekens"),
         ({"role": "koning"}, "role", "Not a valid choice"),
         ({"consent": ""}, "consent", "Zonder je toestemming"),
+        ({"first_name": "An\x00"}, "first_name", "tekens die we niet kunnen verwerken"),
+        ({"function": "a\nBcc: x@example.org"}, "function", "tekens die we niet"),
+        ({"remarks": "nul\x00byte"}, "remarks", "tekens die we niet"),
     ],
 )
 def test_invalid_input_comes_back_inline_with_422(client, hx, make_event, overrides, field,

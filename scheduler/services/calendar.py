@@ -111,7 +111,7 @@ def event_component(entry: Entry, url: str) -> VEvent:
     prefix = "GEANNULEERD: " if event.is_cancelled else entry.summary_prefix
     component.add("summary", prefix + event.title)
     component.add("description", _description(event, url))
-    location = _location(event)
+    location = location_of(event)
     if location:
         component.add("location", location)
     component.add("url", url)
@@ -148,7 +148,8 @@ def _description(event: Event, url: str) -> str:
     return "\n\n".join(parts)
 
 
-def _location(event: Event) -> str:
+def location_of(event: Event) -> str:
+    """Where the activity takes place, on one line."""
     place = [event.venue, event.address]
     if event.municipality and event.municipality.name not in event.address:
         place.append(event.municipality.name)
@@ -167,6 +168,40 @@ def google_calendar_link(event: Event, url: str) -> str:
         "dates": f"{event.starts_at.strftime(moment)}/{event.ends_at.strftime(moment)}",
         "ctz": TIMEZONE,
         "details": f"{event.summary}\n\n{url}".strip(),
-        "location": _location(event),
+        "location": location_of(event),
     })
     return f"https://calendar.google.com/calendar/render?{query}"
+
+
+def build_invitation(
+    entries: list[Entry],
+    *,
+    method: str,
+    event_url: Callable[[Event], str],
+    organizer: tuple[str, str],
+    attendee: tuple[str, str],
+) -> bytes:
+    """An iTIP calendar for one mail: REQUEST adds or updates, CANCEL removes, PUBLISH offers.
+
+    ORGANIZER and ATTENDEE make Outlook and Gmail treat it as an invitation for the
+    recipient; the UID is the activity's own, so later changes update the same entry.
+    """
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    calendar.add_component(brussels_timezone())
+    organizer_email, organizer_name = organizer
+    attendee_email, attendee_name = attendee
+    for entry in entries:
+        component = event_component(entry, event_url(entry.event))
+        if method != "PUBLISH":
+            component.add("organizer", f"mailto:{organizer_email}",
+                          parameters={"CN": organizer_name})
+            component.add("attendee", f"mailto:{attendee_email}", parameters={
+                "CN": attendee_name, "ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE",
+                "PARTSTAT": "DECLINED" if method == "CANCEL" else "ACCEPTED",
+            })
+        calendar.add_component(component)
+    return calendar.to_ical()

@@ -22,7 +22,7 @@ from scheduler.errors import (
     RegistrationClosedError,
     RegistrationNotOpenYetError,
 )
-from scheduler.extensions import SQLITE_IMMEDIATE, db
+from scheduler.extensions import begin_write_transaction, db
 from scheduler.models import (
     ACTIVE_STATUSES,
     Event,
@@ -35,6 +35,7 @@ from scheduler.models import (
     new_token,
     utcnow,
 )
+from scheduler.services import mail
 
 SEAT_HOLDING = (RegistrationStatus.confirmed, RegistrationStatus.pending)
 ORGANISATION_LIMIT = "organisation_limit"
@@ -73,7 +74,8 @@ def register(event_id: int, applicant: Applicant, now: datetime | None = None) -
     Confirmed while places are left; then on the waiting list. Moderated activities put people
     on "awaiting approval" while places are left. Past an activity's maximum per organisation,
     that organisation's next registrant waits with the reason ``organisation_limit``. The same
-    e-mail address twice creates nothing new. Raises RegistrationNotOpenYetError,
+    e-mail address twice creates nothing new (and mails nothing). The outcome is mailed through
+    the outbox in the same transaction. Raises RegistrationNotOpenYetError,
     RegistrationClosedError or EventNotOpenError when the activity takes no registrations.
     """
     now = now or utcnow()
@@ -115,6 +117,7 @@ def register(event_id: int, applicant: Applicant, now: datetime | None = None) -
     db.session.add(registration)
     db.session.flush()
     position = waiting_position(registration)
+    mail.queue(mail.STATUS_MAIL[registration.status], registration, position=position)
     db.session.commit()
     return Outcome(registration, True, position)
 
@@ -122,7 +125,8 @@ def register(event_id: int, applicant: Applicant, now: datetime | None = None) -
 def cancel_registration(token: str, now: datetime | None = None) -> tuple[Registration, list]:
     """Cancel the registration behind ``token`` and give its place to the first in line.
 
-    Returns the cancelled registration and the registrations promoted in the same transaction.
+    Returns the cancelled registration and the registrations promoted in the same transaction;
+    the person and everyone promoted are mailed through the outbox in that transaction too.
     Raises AlreadyCancelledError when it was no longer active, and RegistrationClosedError
     once the activity (or the last session of the series) has started.
     """
@@ -146,6 +150,10 @@ def cancel_registration(token: str, now: datetime | None = None) -> tuple[Regist
     registration.waiting_reason = None
     db.session.flush()
     promoted = _fill_free_places(target)
+    mail.queue("cancelled_by_person", registration)
+    for person in promoted:
+        confirmed = person.status is RegistrationStatus.confirmed
+        mail.queue("promoted" if confirmed else "promoted_pending", person)
     db.session.commit()
     return registration, promoted
 
@@ -196,10 +204,8 @@ def _ensure_person(address: str) -> None:
 def _lock_target(event_id: int) -> tuple[Event, Event | Series]:
     """Begin a write transaction holding the lock on the activity or on its series."""
     session = db.session
+    begin_write_transaction()
     if session.get_bind().dialect.name == "sqlite":
-        # The lock must be taken when the transaction begins; end the view's read transaction.
-        session.commit()
-        session.connection(execution_options={SQLITE_IMMEDIATE: True})
         event = session.get(Event, event_id, populate_existing=True)
         if event is None:
             raise LookupError(event_id)

@@ -11,6 +11,7 @@ from scheduler import labels
 from scheduler.extensions import db
 from scheduler.forms import KIND_SLUGS, SubscribeForm
 from scheduler.htmx import page_or_partial, with_pushed_url
+from scheduler.links import public_url
 from scheduler.models import Event, Series, Theme, utcnow
 from scheduler.services import calendar, feeds
 from scheduler.services import events as event_service
@@ -19,13 +20,8 @@ bp = Blueprint("feeds", __name__)
 _bodies = feeds.BodyCache()
 
 
-def absolute_url(endpoint: str, **values) -> str:
-    """A link that works from a calendar program or a mail: built on the public base URL."""
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
-
-
 def _event_url(event: Event) -> str:
-    return absolute_url("events.detail", slug=event.slug)
+    return public_url("events.detail", slug=event.slug)
 
 
 def _since():
@@ -166,7 +162,7 @@ def subscribe():
     form.validate()
     kinds = [kind for kind in form.soort.data or [] if kind in KIND_SLUGS]
     themes = list(form.thema.data or [])
-    feed_url = absolute_url("feeds.agenda", soort=kinds, thema=themes)
+    feed_url = public_url("feeds.agenda", soort=kinds, thema=themes)
     response = page_or_partial(
         "feeds/subscribe.html",
         "feeds/_links.html",

@@ -15,12 +15,12 @@ from scheduler.errors import SchedulerError
 from scheduler.extensions import limiter
 from scheduler.forms import ConfirmForm, RegistrationForm
 from scheduler.htmx import is_htmx, with_trigger
+from scheduler.links import public_url
 from scheduler.models import utcnow
 from scheduler.services import events as event_service
 from scheduler.services import feeds
 from scheduler.services import registrations as registration_service
 from scheduler.views.events import render_detail
-from scheduler.views.feeds import absolute_url
 
 bp = Blueprint("registrations", __name__)
 
@@ -87,7 +87,7 @@ def detail(token: str):
         event_service.list_sessions(registration.series) if registration.series else []
     )
     person = feeds.find_person(registration.email)
-    feed_url = absolute_url("feeds.personal", token=person.feed_token) if person else None
+    feed_url = public_url("feeds.personal", token=person.feed_token) if person else None
     html = render_template(
         "registrations/detail.html",
         registration=registration,

@@ -1,0 +1,245 @@
+"""The outbox against a real SMTP server on 127.0.0.1 (aiosmtpd)."""
+
+import email
+import threading
+from datetime import timedelta
+from email import policy
+
+import icalendar
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from scheduler import create_app
+from scheduler.extensions import db
+from scheduler.models import MailStatus, OutboxMessage, RegistrationStatus, utcnow
+from scheduler.services import mail, registrations
+from tests.conftest import base_config
+from tests.postgres_server import free_port
+from tests.test_registrations import applicant
+
+
+class Collector:
+    """An SMTP handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.received.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [message for _, message in self.received]
+
+
+@pytest.fixture
+def smtp(app):
+    """A running SMTP server; the app is configured to use it."""
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield collector
+    controller.stop()
+
+
+def send(app) -> mail.DeliveryReport:
+    return mail.deliver_pending(mail.transport_from_config(app.config, app.instance_path))
+
+
+def outbox() -> list[OutboxMessage]:
+    db.session.rollback()
+    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def parts(message) -> dict[str, email.message.EmailMessage]:
+    return {part.get_content_type(): part for part in message.walk()}
+
+
+def test_a_registration_and_its_mail_are_one_transaction(make_event):
+    event = make_event(capacity=1)
+    registrations.register(event.id, applicant(1, organisation="A"))
+    registrations.register(event.id, applicant(2, organisation="B"))
+    registrations.register(event.id, applicant(1))  # the same person again: no second mail
+    closed = make_event(registration_closes_at=utcnow() - timedelta(hours=1))
+    with pytest.raises(Exception):  # noqa: B017 (any refusal)
+        registrations.register(closed.id, applicant(3))
+    assert [(m.kind, m.status) for m in outbox()] == [
+        ("registration_confirmed", MailStatus.pending),
+        ("registration_waiting", MailStatus.pending),
+    ]
+    assert "op plaats 2" not in outbox()[1].text_body and "plaats 1" in outbox()[1].text_body
+
+
+def test_confirmation_arrives_with_text_html_and_an_invitation(app, smtp, make_event,
+                                                                municipality):
+    event = make_event(title="Basisvorming Mechelen", venue="Stadhuis",
+                       address="Grote Markt 21, 2800 Mechelen",
+                       municipality=municipality("Mechelen"))
+    outcome = registrations.register(event.id, applicant(1, first_name="Zoë"))
+    assert send(app).sent == 1
+    (recipients, message), = smtp.received
+    assert recipients == ["an1@example.org"]
+    assert message["Subject"] == "Bevestiging: Basisvorming Mechelen"
+    assert message["Message-ID"] == outbox()[0].message_id and message["Date"]
+    found = parts(message)
+    text = found["text/plain"].get_content()
+    assert "Beste Zoë" in text
+    assert "Stadhuis, Grote Markt 21, 2800 Mechelen" in text
+    assert "uur" in text and event.title in text
+    assert f"https://agenda.example.org/inschrijving/{outcome.registration.token}" in text
+    assert "<a href=" in found["text/html"].get_content()
+    invitation = found["text/calendar"]
+    assert invitation.get_param("method") == "REQUEST"
+    calendar = icalendar.Calendar.from_ical(invitation.get_content())
+    assert calendar["METHOD"] == "REQUEST"
+    (vevent,) = calendar.walk("VEVENT")
+    assert str(vevent["UID"]) == event.uid
+    assert str(vevent["ORGANIZER"]) == "mailto:radicalisering@vvsg.be"
+    assert str(vevent["ATTENDEE"]) == "mailto:an1@example.org"
+    assert outbox()[0].status is MailStatus.sent
+
+
+def test_cancellation_is_a_cancel_and_the_promoted_person_is_invited(app, smtp, make_event):
+    event = make_event(capacity=1)
+    first = registrations.register(event.id, applicant(1, organisation="A")).registration
+    registrations.register(event.id, applicant(2, organisation="B"))
+    send(app)
+    registrations.cancel_registration(first.token)
+    send(app)
+    by_subject = {m["Subject"]: m for m in smtp.messages}
+    cancel = parts(by_subject[f"Geannuleerd: je inschrijving voor {event.title}"])["text/calendar"]
+    assert cancel.get_param("method") == "CANCEL"
+    assert icalendar.Calendar.from_ical(cancel.get_content())["METHOD"] == "CANCEL"
+    promoted = by_subject[f"Er is een plaats vrij: {event.title}"]
+    assert promoted["To"].addresses[0].addr_spec == "an2@example.org"
+    assert parts(promoted)["text/calendar"].get_param("method") == "REQUEST"
+
+
+def test_server_down_keeps_mail_queued_then_delivers_each_once(app, make_event):
+    event = make_event()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nobody listens here
+    for number in range(3):
+        assert registrations.register(event.id, applicant(number)).is_new
+    report = send(app)
+    assert (report.sent, report.retrying) == (0, 3)
+    queued = outbox()
+    assert all(m.status is MailStatus.pending and m.attempts == 1 for m in queued)
+    assert all(m.next_attempt_at > utcnow() for m in queued)
+    assert "ConnectionRefusedError" in queued[0].last_error
+
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=app.config["MAIL_PORT"])
+    controller.start()
+    try:
+        assert send(app).sent == 0  # not due yet: back-off
+        later = utcnow() + timedelta(minutes=5)
+        transport = mail.transport_from_config(app.config, app.instance_path)
+        assert mail.deliver_pending(transport, now=later).sent == 3
+        assert mail.deliver_pending(transport, now=later).sent == 0
+    finally:
+        controller.stop()
+    ids = [m["Message-ID"] for m in collector.messages]
+    assert sorted(ids) == sorted(m.message_id for m in queued)
+    assert all(m.status is MailStatus.sent for m in outbox())
+
+
+def test_gives_up_after_the_last_attempt_and_keeps_the_error(app, make_event):
+    event = make_event()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_MAX_ATTEMPTS=2)
+    registrations.register(event.id, applicant(1))
+    transport = mail.transport_from_config(app.config, app.instance_path)
+    mail.deliver_pending(transport)
+    report = mail.deliver_pending(transport, now=utcnow() + timedelta(hours=1))
+    assert report.failed == 1
+    (message,) = outbox()
+    assert message.status is MailStatus.failed and message.attempts == 2
+    assert message.last_error
+
+
+def test_headers_cannot_be_injected(app, smtp, make_event):
+    event = make_event(title="Vorming\r\nBcc: stiekem@example.org")
+    hostile = applicant(1, first_name="An\r\nBcc: stiekem@example.org", last_name="\u2028X\x1b")
+    registrations.register(event.id, hostile)
+    assert send(app).sent == 1
+    (recipients, message), = smtp.received
+    assert recipients == ["an1@example.org"]
+    assert message["Bcc"] is None
+    assert "\n" not in message["Subject"] and "\n" not in str(message["To"])
+
+
+def test_two_senders_at_once_deliver_each_mail_once(app, smtp, database_url, make_event):
+    event = make_event(capacity=None)
+    for number in range(30):
+        registrations.register(event.id, applicant(number))
+    reports = []
+
+    def sender() -> None:
+        worker = create_app(base_config(database_url, MAIL_SERVER="127.0.0.1",
+                                        MAIL_PORT=app.config["MAIL_PORT"]))
+        with worker.app_context():
+            transport = mail.transport_from_config(worker.config, worker.instance_path)
+            reports.append(mail.deliver_pending(transport))
+            db.session.remove()
+            db.engine.dispose()
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    assert sum(report.sent for report in reports) == 30
+
+
+def test_reminders_are_queued_once(app, make_event, make_series):
+    soon = make_event(starts_at=utcnow() + timedelta(days=1))
+    later = make_event(starts_at=utcnow() + timedelta(days=10))
+    series = make_series(capacity=5)
+    session = make_event(series=series, starts_at=utcnow() + timedelta(hours=30))
+    registrations.register(soon.id, applicant(1))
+    registrations.register(later.id, applicant(2))
+    registrations.register(session.id, applicant(3))
+    waiting = registrations.register(soon.id, applicant(4))
+    waiting.registration.status = RegistrationStatus.waiting
+    db.session.commit()
+    assert mail.queue_reminders(days_before=2) == 2
+    assert mail.queue_reminders(days_before=2) == 0
+    reminders = [m for m in outbox() if m.kind == "reminder"]
+    assert sorted(m.recipient for m in reminders) == ["an1@example.org", "an3@example.org"]
+
+
+def test_without_mail_settings_mails_go_to_a_folder(app, make_event, tmp_path):
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    report = mail.deliver_pending(mail.FolderTransport(tmp_path / "mail"))
+    assert report.sent == 1
+    (written,) = (tmp_path / "mail").glob("*.eml")
+    assert "Bevestiging" in email.message_from_bytes(written.read_bytes(),
+                                                     policy=policy.default)["Subject"]
+
+
+def test_an_unusable_address_fails_at_once(app, smtp, make_event, make_registration):
+    event = make_event()
+    registration = make_registration(event, email="niet geldig@@example")
+    mail.queue("registration_confirmed", registration)
+    db.session.commit()
+    assert send(app).sent == 0
+    (message,) = outbox()
+    assert message.status is MailStatus.failed and "Ongeldig adres" in message.last_error
+    assert smtp.received == []
+
+
+def test_flask_mail_commands(app, runner, smtp, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    result = runner.invoke(args=["mail", "send"])
+    assert "1 verzonden" in result.output
+    assert len(smtp.received) == 1
+    assert "in de wachtrij" in runner.invoke(args=["mail", "reminders"]).output
