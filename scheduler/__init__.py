@@ -6,7 +6,7 @@ from flask import Flask, make_response, render_template, request
 from werkzeug.routing import BaseConverter
 
 from scheduler import config as settings
-from scheduler.extensions import babel, csrf, db, limiter, migrate
+from scheduler.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +81,14 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def _load_staff(user_id: str):
+        from scheduler.models import StaffUser
+
+        user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             from scheduler.extensions import configure_sqlite
@@ -89,8 +97,10 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from scheduler.views import events, feeds, pages, registrations
+    from scheduler.views import auth, events, feeds, pages, registrations, staff
 
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
     app.register_blueprint(events.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(registrations.bp)

@@ -1,4 +1,4 @@
-"""The flask commands: seed-demo and mail (the schema itself comes from the migrations)."""
+"""The flask commands: seed-demo, mail and staff (the schema comes from the migrations)."""
 
 import time
 
@@ -7,8 +7,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from scheduler import demo
+from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.services import mail
+from scheduler.services import staff as staff_service
 
 mail_commands = AppGroup("mail", help="Deliver the outbox and queue reminders.")
 
@@ -38,9 +40,29 @@ def queue_reminders(days: int | None) -> None:
     click.echo(f"Herinneringen: {queued} in de wachtrij gezet.")
 
 
+staff_commands = AppGroup("staff", help="Staff accounts.")
+
+
+@staff_commands.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="May manage staff and read the audit log.")
+@click.option("--name", default="", help="The colleague's name.")
+@click.password_option(help="Asked for when not given.")
+def create_staff(email: str, admin: bool, name: str, password: str) -> None:
+    """Create a staff account with a password."""
+    if len(password) < staff_service.MINIMUM_PASSWORD_LENGTH:
+        raise click.ClickException("Kies een wachtwoord van minstens 12 tekens.")
+    try:
+        user = staff_service.create_staff(email, password, is_admin=admin, name=name)
+    except SchedulerError as refusal:
+        raise click.ClickException(refusal.message) from refusal
+    click.echo(f"Account gemaakt voor {user.email}{' (beheerder)' if admin else ''}.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
     app.cli.add_command(mail_commands)
+    app.cli.add_command(staff_commands)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when there are no activities yet.")

@@ -3,6 +3,7 @@
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -29,6 +30,10 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Meld je aan om deze pagina te zien."
+login_manager.session_protection = "strong"
 
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_IMMEDIATE = "scheduler_sqlite_immediate"

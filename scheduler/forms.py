@@ -1,32 +1,42 @@
 """Flask-WTF forms; each checks its own fields, the services check the rules."""
 
 import unicodedata
-from datetime import date
+from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
+    DateTimeLocalField,
     EmailField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
+    URLField,
 )
 from wtforms.validators import (
+    URL,
     Email,
+    EqualTo,
     InputRequired,
     Length,
     NumberRange,
     Optional,
+    Regexp,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduler import labels
-from scheduler.models import EventKind, Role
+from scheduler.dates import brussels_to_utc, local
+from scheduler.models import Audience, EventKind, Role
+from scheduler.services.events import EventFields
 from scheduler.services.registrations import Applicant
 
 TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
@@ -206,3 +216,176 @@ class SubscribeForm(FlaskForm):
     def __init__(self, *args, themes=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.thema.choices = choices(*((theme.slug, theme.name) for theme in themes))
+
+
+class LoginForm(FlaskForm):
+    """Staff log in with e-mail and password."""
+
+    email = EmailField("E-mailadres", filters=[strip_whitespace],
+                       validators=[InputRequired("Vul je e-mailadres in."), Length(max=254)])
+    password = PasswordField("Wachtwoord",
+                             validators=[InputRequired("Vul je wachtwoord in."), Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    """Choose a (new) password through a password link."""
+
+    password = PasswordField("Nieuw wachtwoord", validators=[
+        InputRequired("Kies een wachtwoord."),
+        Length(min=12, max=200, message="Kies een wachtwoord van 12 tot 200 tekens."),
+    ])
+    confirm = PasswordField("Herhaal het wachtwoord", validators=[
+        EqualTo("password", message="De twee wachtwoorden zijn niet gelijk."),
+    ])
+
+
+class StaffInviteForm(FlaskForm):
+    """An admin adds a colleague."""
+
+    email = EmailField("E-mailadres", filters=[strip_whitespace], validators=[
+        InputRequired("Vul een e-mailadres in."), Length(max=254),
+        Email("Geen geldig e-mailadres."),
+    ])
+    name = StringField("Naam", filters=[strip_whitespace],
+                       validators=[Optional(), Length(max=200), PlainText()])
+    is_admin = BooleanField("Beheerder (mag medewerkers beheren en het logboek lezen)")
+
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class EventForm(FlaskForm):
+    """An activity as staff plan it; times are Brussels wall-clock times."""
+
+    kind = SelectField("Soort", choices=choices(
+        *((kind.value, label) for kind, label in labels.KIND.items())))
+    title = StringField("Titel", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een titel."), Length(max=200, message=TOO_LONG), PlainText()])
+    slug = StringField("Webadres", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een webadres."), Length(max=120, message=TOO_LONG),
+        Regexp(SLUG_PATTERN, message="Alleen kleine letters, cijfers en koppeltekens."),
+    ])
+    summary = TextAreaField("Korte samenvatting", validators=[
+        Optional(), Length(max=500, message=TOO_LONG), PlainText(multiline=True)])
+    description = TextAreaField("Beschrijving (Markdown)", validators=[
+        Optional(), Length(max=20_000, message=TOO_LONG), PlainText(multiline=True)])
+    day = DateField("Datum", validators=[InputRequired("Kies een datum.")])
+    start_time = TimeField("Van", validators=[InputRequired("Kies een beginuur.")])
+    end_time = TimeField("Tot", validators=[InputRequired("Kies een einduur.")])
+    end_day = DateField("Einddatum (als het meer dan één dag duurt)", validators=[Optional()])
+    venue = StringField("Locatie", filters=[strip_whitespace],
+                        validators=[Optional(), Length(max=200), PlainText()])
+    address = StringField("Adres", filters=[strip_whitespace],
+                          validators=[Optional(), Length(max=300), PlainText()])
+    municipality = StringField("Gemeente", filters=[strip_whitespace],
+                               validators=[Optional(), Length(max=200), PlainText()],
+                               render_kw={"list": "municipalities"})
+    online_url = URLField("Link om online deel te nemen", filters=[strip_whitespace],
+                          validators=[Optional(), Length(max=500),
+                                      URL(message="Geen geldige link.")])
+    capacity = IntegerField("Aantal plaatsen (leeg: onbeperkt)", validators=[
+        Optional(), NumberRange(min=0, max=100_000, message="Geef 0 of meer plaatsen.")])
+    max_per_organisation = IntegerField("Maximum per organisatie (leeg: geen)", validators=[
+        Optional(), NumberRange(min=1, max=1000, message="Geef minstens 1.")])
+    is_moderated = BooleanField("Inschrijvingen eerst goedkeuren")
+    audience = SelectField("Voor wie", choices=choices(
+        *((audience.value, label) for audience, label in labels.AUDIENCE.items())))
+    registration_opens_at = DateTimeLocalField("Inschrijving opent", validators=[Optional()])
+    registration_closes_at = DateTimeLocalField("Inschrijving sluit", validators=[Optional()])
+    themes = SelectMultipleField("Thema's", coerce=int, widget=ListWidget(prefix_label=False),
+                                 option_widget=CheckboxInput())
+
+    def __init__(self, *args, themes=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.themes.choices = choices(*((str(theme.id), theme.name) for theme in themes))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not valid:
+            return False
+        starts_at, ends_at = self.moments()
+        if ends_at <= starts_at:
+            self.end_time.errors.append("Het einde moet na het begin liggen.")
+            valid = False
+        opens, closes = self.window()
+        if opens and closes and closes <= opens:
+            self.registration_closes_at.errors.append("De inschrijving moet sluiten na ze opent.")
+            valid = False
+        if closes and closes > starts_at:
+            self.registration_closes_at.errors.append(
+                "De inschrijving moet sluiten voor de activiteit begint.")
+            valid = False
+        return valid
+
+    def moments(self) -> tuple[datetime, datetime]:
+        start = brussels_to_utc(self.day.data, self.start_time.data)
+        return start, brussels_to_utc(self.end_day.data or self.day.data, self.end_time.data)
+
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        def utc(value):
+            return brussels_to_utc(value.date(), value.time()) if value else None
+
+        return utc(self.registration_opens_at.data), utc(self.registration_closes_at.data)
+
+    def fields(self) -> "EventFields":
+        starts_at, ends_at = self.moments()
+        opens, closes = self.window()
+        return EventFields(
+            kind=EventKind(self.kind.data), title=self.title.data, slug=self.slug.data,
+            starts_at=starts_at, ends_at=ends_at, summary=self.summary.data or "",
+            description=self.description.data or "", venue=self.venue.data or "",
+            address=self.address.data or "", municipality=self.municipality.data or "",
+            online_url=self.online_url.data or "", capacity=self.capacity.data,
+            max_per_organisation=self.max_per_organisation.data,
+            is_moderated=self.is_moderated.data, audience=Audience(self.audience.data),
+            registration_opens_at=opens, registration_closes_at=closes,
+            theme_ids=tuple(self.themes.data or ()),
+        )
+
+    def fill_from(self, event) -> None:
+        """Show an existing activity in the form, in Brussels time."""
+        starts, ends = local(event.starts_at), local(event.ends_at)
+        self.kind.data, self.title.data, self.slug.data = event.kind.value, event.title, event.slug
+        self.summary.data, self.description.data = event.summary, event.description
+        self.day.data, self.start_time.data = starts.date(), starts.time()
+        self.end_time.data = ends.time()
+        self.end_day.data = ends.date() if ends.date() != starts.date() else None
+        self.venue.data, self.address.data = event.venue, event.address
+        self.municipality.data = event.municipality.name if event.municipality else ""
+        self.online_url.data = event.online_url or ""
+        self.capacity.data = event.capacity
+        self.max_per_organisation.data = event.max_per_organisation
+        self.is_moderated.data, self.audience.data = event.is_moderated, event.audience.value
+        self.registration_opens_at.data = _naive_local(event.registration_opens_at)
+        self.registration_closes_at.data = _naive_local(event.registration_closes_at)
+        self.themes.data = [theme.id for theme in event.themes]
+
+
+def _naive_local(moment):
+    return local(moment).replace(tzinfo=None) if moment else None
+
+
+class CancelEventForm(FlaskForm):
+    """Why an activity is cancelled; the reason goes to everyone registered."""
+
+    reason = TextAreaField("Reden (gaat mee in de mail aan de deelnemers)", validators=[
+        InputRequired("Geef een reden."), Length(max=1000, message=TOO_LONG),
+        PlainText(multiline=True)])
+
+
+class StaffRegistrationForm(RegistrationForm):
+    """Staff add someone by hand; that person gave consent another way."""
+
+    consent = None
+
+
+class ReachForm(FlaskForm):
+    """The period and kind of the reach report."""
+
+    class Meta:
+        csrf = False
+
+    van = DateField("Van", validators=[Optional()])
+    tot = DateField("Tot en met", validators=[Optional()])
+    soort = SelectField("Soort", default="", choices=choices(
+        ("", "Alle soorten"), *((slug, labels.KIND[kind]) for slug, kind in KIND_SLUGS.items())))

@@ -5,6 +5,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
+from flask_login import UserMixin
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -16,10 +17,11 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import inspect as sqlalchemy_inspect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from scheduler.extensions import db
 
@@ -256,8 +258,19 @@ SCHEDULE_ATTRIBUTES = (
 @sqlalchemy_event.listens_for(Event, "before_update")
 def _raise_sequence_on_schedule_change(_mapper, _connection, event: Event) -> None:
     state = sqlalchemy_inspect(event)
-    if any(state.attrs[name].history.has_changes() for name in SCHEDULE_ATTRIBUTES):
+    if not any(state.attrs[name].history.has_changes() for name in SCHEDULE_ATTRIBUTES):
+        return
+    # A change may be flushed in several steps; calendars should see one new version.
+    raised = state.session.info.setdefault("sequence_raised", set())
+    if event.id not in raised:
+        raised.add(event.id)
         event.sequence = (event.sequence or 0) + 1
+
+
+@sqlalchemy_event.listens_for(Session, "after_commit")
+@sqlalchemy_event.listens_for(Session, "after_rollback")
+def _forget_raised_sequences(session: Session) -> None:
+    session.info.pop("sequence_raised", None)
 
 
 class Registration(db.Model):
@@ -373,7 +386,7 @@ class OutboxMessage(db.Model):
     registration: Mapped["Registration | None"] = relationship(back_populates="messages")
 
 
-class StaffUser(db.Model):
+class StaffUser(UserMixin, db.Model):
     """An account of the association's staff."""
 
     __tablename__ = "staff_users"
@@ -386,3 +399,37 @@ class StaffUser(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Attendance(db.Model):
+    """Whether a registered person was present at one activity (one session of a series)."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("registration_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    is_present: Mapped[bool]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(db.Model):
+    """Who of the staff did what to which activity or registration, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    # "event", "series", "registration" or "staff"; with subject_id the row acted on.
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int | None]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    staff_user: Mapped[StaffUser | None] = relationship()

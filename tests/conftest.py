@@ -252,6 +252,38 @@ def make_registration(app):
     return make
 
 
+class StaffLogin:
+    """Creates staff accounts and logs a test client in as one of them."""
+
+    password = "een lang genoeg wachtwoord"
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def create(self, email: str = "medewerker@vvsg.be", is_admin: bool = False):
+        from scheduler.services import staff as staff_service
+
+        return staff_service.create_staff(email, self.password, is_admin=is_admin)
+
+    def login(self, email: str = "medewerker@vvsg.be", is_admin: bool = False):
+        from scheduler.services import staff as staff_service
+
+        user = staff_service.find_by_email(email) or self.create(email, is_admin)
+        response = self.client.post(
+            "/beheer/aanmelden", data={"email": email, "password": self.password}
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return user
+
+    def logout(self) -> None:
+        self.client.post("/beheer/afmelden")
+
+
+@pytest.fixture
+def staff(client) -> StaffLogin:
+    return StaffLogin(client)
+
+
 @pytest.fixture
 def other_organisation(app):
     organisation = Organisation(name="Politiezone Test", kind=OrganisationKind.other)

@@ -1,16 +1,18 @@
-"""Event queries for the public pages: the agenda, the archive, one activity and its places."""
+"""Activities: the queries of the public pages, and the changes staff make."""
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from scheduler import dates
+from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.models import (
     ACTIVE_STATUSES,
+    Audience,
     Event,
     EventKind,
     EventStatus,
@@ -18,8 +20,10 @@ from scheduler.models import (
     Registration,
     RegistrationStatus,
     Series,
+    StaffUser,
     Theme,
 )
+from scheduler.services import audit, mail, registrations
 
 
 @dataclass(frozen=True)
@@ -185,3 +189,157 @@ def describe_availability(event: Event, seats: Seats, now: datetime) -> Availabi
         return Availability("full", "Volzet – wachtlijst")
     noun = "plaats" if seats.left == 1 else "plaatsen"
     return Availability("open", f"Nog {seats.left} {noun}")
+
+
+class SlugTakenError(SchedulerError):
+    message = "Dit webadres is al in gebruik voor een andere activiteit."
+
+
+class NotDeletableError(SchedulerError):
+    message = "Alleen een ontwerp zonder inschrijvingen kan verwijderd worden."
+
+
+@dataclass(frozen=True)
+class EventFields:
+    """Everything staff fill in about an activity."""
+
+    kind: EventKind
+    title: str
+    slug: str
+    starts_at: datetime
+    ends_at: datetime
+    summary: str = ""
+    description: str = ""
+    venue: str = ""
+    address: str = ""
+    municipality: str = ""
+    online_url: str = ""
+    capacity: int | None = None
+    max_per_organisation: int | None = None
+    is_moderated: bool = False
+    audience: Audience = Audience.both
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    theme_ids: tuple[int, ...] = ()
+    series_id: int | None = None
+
+
+def list_for_staff(section: str, now: datetime, limit: int = 200) -> list[Event]:
+    """'upcoming', 'past' or 'drafts', with places and series loaded."""
+    query = select(Event).options(joinedload(Event.series), joinedload(Event.municipality))
+    if section == "drafts":
+        query = query.where(Event.status == EventStatus.draft).order_by(Event.starts_at)
+    elif section == "past":
+        query = query.where(Event.status != EventStatus.draft, Event.ends_at <= now).order_by(
+            Event.starts_at.desc()
+        )
+    else:
+        query = query.where(Event.status != EventStatus.draft, Event.ends_at > now).order_by(
+            Event.starts_at
+        )
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Event:
+    """Create or edit an activity. A published activity whose time or place changes is
+    announced to everyone registered (and its SEQUENCE rises, see models). Raises
+    SlugTakenError when another activity has the slug."""
+    clash = db.session.scalar(
+        select(Event.id).where(Event.slug == fields.slug, Event.id != (event.id if event else -1))
+    )
+    if clash is not None:
+        raise SlugTakenError()
+    municipality = registrations.find_municipality(fields.municipality)
+    themes = list(db.session.scalars(select(Theme).where(Theme.id.in_(fields.theme_ids))))
+    is_new = event is None
+    if is_new:
+        event = Event(status=EventStatus.draft)
+        db.session.add(event)
+    before = _schedule_of(event)
+    for name in ("kind", "title", "slug", "starts_at", "ends_at", "summary", "description",
+                 "venue", "address", "capacity", "max_per_organisation", "is_moderated",
+                 "audience", "registration_opens_at", "registration_closes_at", "series_id"):
+        setattr(event, name, getattr(fields, name))
+    event.online_url = fields.online_url or None
+    event.municipality = municipality
+    event.themes = themes
+    db.session.flush()
+    changed = not is_new and before != _schedule_of(event)
+    if changed and event.is_published:
+        for registration in _active_registrations(event):
+            mail.queue("event_changed", registration, event=event,
+                       with_calendar=registration.status is RegistrationStatus.confirmed)
+    audit.record(staff, "event.create" if is_new else "event.edit", "event", event.id,
+                 event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
+    db.session.commit()
+    return event
+
+
+def _schedule_of(event: Event) -> tuple:
+    return (event.starts_at, event.ends_at, event.venue, event.address,
+            event.municipality.id if event.municipality else None, event.online_url)
+
+
+def _active_registrations(event: Event) -> list[Registration]:
+    column, value = (
+        (Registration.series_id, event.series_id) if event.series_id
+        else (Registration.event_id, event.id)
+    )
+    return list(db.session.scalars(
+        select(Registration).where(column == value, Registration.status.in_(ACTIVE_STATUSES))
+    ))
+
+
+def set_published(event: Event, published: bool, staff: StaffUser) -> None:
+    """Publish a draft, or take an activity back to draft (then it leaves the public pages)."""
+    event.status = EventStatus.published if published else EventStatus.draft
+    audit.record(staff, "event.publish" if published else "event.unpublish", "event", event.id,
+                 event.title)
+    db.session.commit()
+
+
+def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | None = None) -> int:
+    """Cancel an activity: it stays visible (and in the feeds) as cancelled, and everyone
+    registered is mailed with a calendar cancellation. Returns the number of people mailed."""
+    event.status = EventStatus.cancelled
+    event.cancellation_reason = reason.strip()
+    event.cancelled_at = now or datetime.now(UTC)
+    people = _active_registrations(event)
+    for registration in people:
+        mail.queue("event_cancelled", registration, event=event, extra=event.cancellation_reason,
+                   with_calendar=registration.status is RegistrationStatus.confirmed)
+    audit.record(staff, "event.cancel", "event", event.id, f"{event.title}: {reason}")
+    db.session.commit()
+    return len(people)
+
+
+def duplicate_event(event: Event, staff: StaffUser) -> Event:
+    """A draft copy for a new date; nothing about registrations is copied."""
+    number = 2
+    while db.session.scalar(select(Event.id).where(Event.slug == f"{event.slug}-{number}")):
+        number += 1
+    copy = Event(
+        kind=event.kind, status=EventStatus.draft, title=event.title, slug=f"{event.slug}-{number}",
+        summary=event.summary, description=event.description, starts_at=event.starts_at,
+        ends_at=event.ends_at, venue=event.venue, address=event.address,
+        municipality=event.municipality, online_url=event.online_url, capacity=event.capacity,
+        max_per_organisation=event.max_per_organisation, is_moderated=event.is_moderated,
+        audience=event.audience, series_id=event.series_id, themes=list(event.themes),
+    )
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(staff, "event.duplicate", "event", copy.id, f"kopie van {event.slug}")
+    db.session.commit()
+    return copy
+
+
+def delete_draft(event: Event, staff: StaffUser) -> None:
+    """Delete an activity that was never published and has no registrations."""
+    has_registrations = db.session.scalar(
+        select(func.count(Registration.id)).where(Registration.event_id == event.id)
+    )
+    if event.status is not EventStatus.draft or has_registrations:
+        raise NotDeletableError()
+    audit.record(staff, "event.delete", "event", event.id, event.title)
+    db.session.delete(event)
+    db.session.commit()

@@ -134,6 +134,7 @@ def queue(
     position: int | None = None,
     extra: str = "",
     dedupe_key: str | None = None,
+    with_calendar: bool = True,
 ) -> OutboxMessage:
     """Compose a mail about ``registration`` and add it to the session; the caller commits."""
     text = KINDS[kind]
@@ -174,7 +175,8 @@ def queue(
         message_id=make_msgid(domain=_sender_domain()),
         next_attempt_at=utcnow(),
     )
-    _attach_calendar(message, text.method, registration, sessions)
+    if with_calendar:
+        _attach_calendar(message, text.method, registration, sessions)
     try:
         validate_email(registration.email, check_deliverability=False)
     except EmailNotValidError as error:
@@ -431,3 +433,11 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
             queue("reminder", registration, event=event, dedupe_key=key)
     db.session.commit()
     return len(keys) - len(existing)
+
+
+def failed_messages(limit: int = 20) -> list[OutboxMessage]:
+    """Mails given up on, latest first, for staff to follow up by hand."""
+    return list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == MailStatus.failed)
+        .order_by(OutboxMessage.id.desc()).limit(limit)
+    ))

@@ -21,10 +21,12 @@ from scheduler.errors import (
     EventNotOpenError,
     RegistrationClosedError,
     RegistrationNotOpenYetError,
+    SchedulerError,
 )
 from scheduler.extensions import begin_write_transaction, db
 from scheduler.models import (
     ACTIVE_STATUSES,
+    Attendance,
     Event,
     Organisation,
     Person,
@@ -32,10 +34,11 @@ from scheduler.models import (
     RegistrationStatus,
     Role,
     Series,
+    StaffUser,
     new_token,
     utcnow,
 )
-from scheduler.services import mail
+from scheduler.services import audit, mail
 
 SEAT_HOLDING = (RegistrationStatus.confirmed, RegistrationStatus.pending)
 ORGANISATION_LIMIT = "organisation_limit"
@@ -68,7 +71,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def register(event_id: int, applicant: Applicant, now: datetime | None = None) -> Outcome:
+def register(
+    event_id: int,
+    applicant: Applicant,
+    now: datetime | None = None,
+    staff: StaffUser | None = None,
+) -> Outcome:
     """Register a person for an activity, or for the whole series the activity belongs to.
 
     Confirmed while places are left; then on the waiting list. Moderated activities put people
@@ -80,7 +88,8 @@ def register(event_id: int, applicant: Applicant, now: datetime | None = None) -
     """
     now = now or utcnow()
     event, target = _lock_target(event_id)
-    _check_open(event, now)
+    if staff is None:
+        _check_open(event, now)
     email = normalise_email(applicant.email)
     existing = db.session.scalars(
         _registrations_of(target).where(
@@ -318,3 +327,147 @@ def _fill_free_places(target: Event | Series) -> list[Registration]:
         promoted.append(registration)
         free -= 1
     return promoted
+
+
+class NoPlaceLeftError(SchedulerError):
+    message = "Er is geen plaats vrij. Verhoog eerst de capaciteit of annuleer een inschrijving."
+
+
+def list_for_event(event: Event) -> list[Registration]:
+    """Everyone who registered for the activity (or its series), in order of registration."""
+    column, value = (
+        (Registration.series_id, event.series_id) if event.series_id
+        else (Registration.event_id, event.id)
+    )
+    return list(db.session.scalars(
+        select(Registration)
+        .where(column == value)
+        .options(joinedload(Registration.organisation))
+        .order_by(Registration.id)
+    ))
+
+
+def attendance_for(event: Event) -> dict[int, bool]:
+    """Registration id → present or not, for one activity."""
+    rows = db.session.execute(
+        select(Attendance.registration_id, Attendance.is_present)
+        .where(Attendance.event_id == event.id)
+    )
+    return dict(rows.all())
+
+
+def register_by_hand(event_id: int, applicant: Applicant, staff: StaffUser) -> Outcome:
+    """Staff add someone, also outside the registration window; places and order still hold."""
+    outcome = register(event_id, applicant, staff=staff)
+    if outcome.is_new:
+        audit.record(staff, "registration.add", "registration", outcome.registration.id,
+                     f"{outcome.registration.email} toegevoegd")
+        db.session.commit()
+    return outcome
+
+
+def approve(registration: Registration, event_id: int, staff: StaffUser) -> None:
+    """Confirm a registration that awaits approval; it already holds its place."""
+    _event, _target = _lock_target(event_id)
+    db.session.refresh(registration)
+    if registration.status is not RegistrationStatus.pending:
+        db.session.rollback()
+        raise SchedulerError("Deze inschrijving wacht niet op goedkeuring.")
+    registration.status = RegistrationStatus.confirmed
+    mail.queue("approved", registration)
+    audit.record(staff, "registration.approve", "registration", registration.id,
+                 registration.email)
+    db.session.commit()
+
+
+def decline(registration: Registration, event_id: int, staff: StaffUser) -> list[Registration]:
+    """Decline a registration; a place it held goes to the waiting list in order."""
+    _event, target = _lock_target(event_id)
+    db.session.refresh(registration)
+    if not registration.is_active:
+        db.session.rollback()
+        raise SchedulerError("Deze inschrijving is niet meer actief.")
+    registration.status = RegistrationStatus.declined
+    registration.waiting_reason = None
+    db.session.flush()
+    promoted = _fill_free_places(target)
+    mail.queue("declined", registration)
+    for person in promoted:
+        confirmed = person.status is RegistrationStatus.confirmed
+        mail.queue("promoted" if confirmed else "promoted_pending", person)
+    audit.record(staff, "registration.decline", "registration", registration.id,
+                 registration.email)
+    db.session.commit()
+    return promoted
+
+
+def promote(registration: Registration, event_id: int, staff: StaffUser) -> None:
+    """Move someone from the waiting list to confirmed out of turn, if a place is free.
+
+    Staff may pass over the order and the maximum per organisation, never the capacity.
+    """
+    _event, target = _lock_target(event_id)
+    db.session.refresh(registration)
+    if registration.status is not RegistrationStatus.waiting:
+        db.session.rollback()
+        raise SchedulerError("Deze persoon staat niet op de wachtlijst.")
+    if _seats_taken(target) >= _capacity(target):
+        db.session.rollback()
+        raise NoPlaceLeftError()
+    registration.status = RegistrationStatus.confirmed
+    registration.waiting_reason = None
+    mail.queue("promoted", registration)
+    audit.record(staff, "registration.promote", "registration", registration.id,
+                 registration.email)
+    db.session.commit()
+
+
+def set_attendance(registration: Registration, event: Event, present: bool,
+                   staff: StaffUser) -> Attendance:
+    """Record whether the person was there; recording again overwrites."""
+    attendance = db.session.scalars(
+        select(Attendance).where(Attendance.registration_id == registration.id,
+                                 Attendance.event_id == event.id)
+    ).one_or_none()
+    if attendance is None:
+        attendance = Attendance(registration_id=registration.id, event_id=event.id,
+                                is_present=present)
+        db.session.add(attendance)
+    attendance.is_present = present
+    audit.record(staff, "registration.attendance", "registration", registration.id,
+                 f"{'aanwezig' if present else 'afwezig'} op {event.slug}")
+    db.session.commit()
+    return attendance
+
+
+def awaiting_approval(limit: int = 50) -> list[Registration]:
+    """Registrations staff still have to approve or decline, oldest first."""
+    return list(db.session.scalars(
+        select(Registration)
+        .where(Registration.status == RegistrationStatus.pending)
+        .options(joinedload(Registration.event), joinedload(Registration.series),
+                 joinedload(Registration.organisation))
+        .order_by(Registration.id)
+        .limit(limit)
+    ))
+
+
+def recent_cancellations(since: datetime, limit: int = 20) -> list[Registration]:
+    """Registrations people cancelled since a moment, latest first."""
+    return list(db.session.scalars(
+        select(Registration)
+        .where(Registration.status == RegistrationStatus.cancelled,
+               Registration.cancelled_at >= since)
+        .options(joinedload(Registration.event), joinedload(Registration.series))
+        .order_by(Registration.cancelled_at.desc())
+        .limit(limit)
+    ))
+
+
+def session_of(registration: Registration) -> Event | None:
+    """The activity whose staff page lists this registration: its own, or its series' first."""
+    if registration.event is not None:
+        return registration.event
+    return db.session.scalars(
+        select(Event).where(Event.series_id == registration.series_id).order_by(Event.starts_at)
+    ).first()

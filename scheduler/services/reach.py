@@ -1,0 +1,90 @@
+"""Counts per municipality and province for the reach report: who registered, who came."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, distinct, func, or_, select
+
+from scheduler.extensions import db
+from scheduler.models import (
+    Attendance,
+    Event,
+    EventKind,
+    EventStatus,
+    Organisation,
+    Registration,
+    RegistrationStatus,
+)
+
+COUNTED = (RegistrationStatus.confirmed,)
+
+
+@dataclass
+class MunicipalityReach:
+    organisation: Organisation
+    registered: int = 0
+    attended: int = 0
+
+
+@dataclass
+class ReachReport:
+    rows: list[MunicipalityReach] = field(default_factory=list)
+    not_reached: list[Organisation] = field(default_factory=list)
+    provinces: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    @property
+    def most_registered(self) -> int:
+        return max((row.registered for row in self.rows), default=0)
+
+
+def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> ReachReport:
+    """Confirmed registrations and attendance per municipality for activities in [start, end).
+
+    A series enrolment counts once per person; attendance counts people present at least once.
+    Provinces map to (municipalities reached, municipalities in total, registered, attended).
+    """
+    in_period = and_(
+        Event.starts_at >= start, Event.starts_at < end, Event.status != EventStatus.draft
+    )
+    if kind is not None:
+        in_period = and_(in_period, Event.kind == kind)
+    linked = or_(
+        Registration.event_id == Event.id,
+        and_(Registration.series_id.is_not(None), Registration.series_id == Event.series_id),
+    )
+    registered = dict(db.session.execute(
+        select(Registration.organisation_id, func.count(distinct(Registration.id)))
+        .join(Event, linked)
+        .where(in_period, Registration.status.in_(COUNTED),
+               Registration.organisation_id.is_not(None))
+        .group_by(Registration.organisation_id)
+    ).all())
+    attended = dict(db.session.execute(
+        select(Registration.organisation_id, func.count(distinct(Registration.id)))
+        .join(Attendance, Attendance.registration_id == Registration.id)
+        .join(Event, Event.id == Attendance.event_id)
+        .where(in_period, Attendance.is_present.is_(True),
+               Registration.organisation_id.is_not(None))
+        .group_by(Registration.organisation_id)
+    ).all())
+    municipalities = db.session.scalars(
+        select(Organisation).where(Organisation.nis_code.is_not(None)).order_by(Organisation.name)
+    ).all()
+    report = ReachReport()
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for municipality in municipalities:
+        province = municipality.province or "Brussel"
+        totals[province][1] += 1
+        count = registered.get(municipality.id, 0)
+        if count:
+            present = attended.get(municipality.id, 0)
+            report.rows.append(MunicipalityReach(municipality, count, present))
+            totals[province][0] += 1
+            totals[province][2] += count
+            totals[province][3] += present
+        else:
+            report.not_reached.append(municipality)
+    report.rows.sort(key=lambda row: (-row.registered, row.organisation.name))
+    report.provinces = {name: tuple(values) for name, values in sorted(totals.items())}
+    return report

@@ -1,0 +1,142 @@
+"""Staff pages for the people of one activity: decide, promote, add, attendance, export."""
+
+import csv
+import io
+
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from scheduler import labels
+from scheduler.errors import SchedulerError
+from scheduler.extensions import db
+from scheduler.forms import ConfirmForm, StaffRegistrationForm
+from scheduler.htmx import is_htmx
+from scheduler.models import Event, Registration
+from scheduler.services import audit, registrations
+from scheduler.services import events as event_service
+from scheduler.services.organisations import municipality_names
+from scheduler.views.staff.blueprint import bp
+
+
+def _load(event_id: int, registration_id: int) -> tuple[Event, Registration]:
+    event = db.get_or_404(Event, event_id)
+    registration = db.get_or_404(Registration, registration_id)
+    belongs = registration.event_id == event.id or (
+        registration.series_id is not None and registration.series_id == event.series_id
+    )
+    if not belongs:
+        abort(404)
+    return event, registration
+
+
+@bp.get("/activiteiten/<int:event_id>/inschrijvingen")
+def participants(event_id: int):
+    """Everyone registered, with status, organisation, role, remarks and attendance."""
+    event = db.get_or_404(Event, event_id)
+    people = registrations.list_for_event(event)
+    return render_template(
+        "staff/participants.html", event=event, people=people,
+        attendance=registrations.attendance_for(event),
+        seats=event_service.seat_summaries([event])[event.id], action_form=ConfirmForm(),
+        emails="; ".join(p.email for p in people if p.is_active),
+    )
+
+
+def _act(event_id: int, registration_id: int, action, success: str):
+    event, registration = _load(event_id, registration_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        action(registration, event.id, current_user)
+    except SchedulerError as refusal:
+        flash(refusal.message, "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("staff.participants", event_id=event_id), 303)
+
+
+@bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/goedkeuren")
+def registration_approve(event_id: int, registration_id: int):
+    """Approve a registration that awaits approval."""
+    return _act(event_id, registration_id, registrations.approve, "Goedgekeurd en gemaild.")
+
+
+@bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/weigeren")
+def registration_decline(event_id: int, registration_id: int):
+    """Decline a registration; its place goes to the waiting list."""
+    return _act(event_id, registration_id, registrations.decline, "Niet weerhouden en gemaild.")
+
+
+@bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/doorschuiven")
+def registration_promote(event_id: int, registration_id: int):
+    """Move someone up from the waiting list by hand."""
+    return _act(event_id, registration_id, registrations.promote, "Doorgeschoven en gemaild.")
+
+
+@bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/aanwezigheid")
+def registration_attendance(event_id: int, registration_id: int):
+    """Mark present or absent: htmx swaps the one row, a plain form returns to the list."""
+    event, registration = _load(event_id, registration_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    present = request.form.get("aanwezig") == "1"
+    registrations.set_attendance(registration, event, present, current_user)
+    if is_htmx():
+        return render_template(
+            "staff/_attendance.html", event=event, person=registration, present=present,
+            action_form=ConfirmForm(),
+        )
+    anchor = f"r{registration.id}"
+    return redirect(url_for("staff.participants", event_id=event_id, _anchor=anchor), 303)
+
+
+@bp.route("/activiteiten/<int:event_id>/inschrijvingen/nieuw", methods=["GET", "POST"])
+def registration_add(event_id: int):
+    """Add someone by hand, also after registration closed; places still hold."""
+    event = db.get_or_404(Event, event_id)
+    form = StaffRegistrationForm()
+    if form.validate_on_submit():
+        try:
+            outcome = registrations.register_by_hand(event.id, form.applicant(), current_user)
+        except SchedulerError as refusal:
+            form.form_errors.append(refusal.message)
+        else:
+            status = labels.REGISTRATION_STATUS[outcome.registration.status]
+            flash(f"Toegevoegd: {status}." if outcome.is_new else "Al ingeschreven.", "success")
+            return redirect(url_for("staff.participants", event_id=event.id), 303)
+    return render_template(
+        "staff/registration_add.html", event=event, form=form, municipalities=municipality_names()
+    ), 422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/activiteiten/<int:event_id>/inschrijvingen.csv")
+def participants_csv(event_id: int) -> Response:
+    """The list for Excel in Belgium: UTF-8 with BOM and ';' between columns."""
+    event = db.get_or_404(Event, event_id)
+    people = registrations.list_for_event(event)
+    attendance = registrations.attendance_for(event)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Voornaam", "Naam", "E-mail", "Organisatie", "Rol", "Functie", "Status",
+                     "Opmerkingen", "Aanwezig", "Ingeschreven op"])
+    for person in people:
+        present = attendance.get(person.id)
+        writer.writerow([
+            _cell(person.first_name), _cell(person.last_name), _cell(person.email),
+            _cell(person.organisation_name), labels.ROLE[person.role], _cell(person.function),
+            labels.REGISTRATION_STATUS[person.status], _cell(person.remarks),
+            "" if present is None else ("ja" if present else "nee"),
+            person.created_at.strftime("%Y-%m-%d %H:%M"),
+        ])
+    audit.record(current_user, "registration.export", "event", event.id, f"{len(people)} rijen")
+    db.session.commit()
+    response = make_response("\ufeff" + buffer.getvalue())
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    filename = f"{event.slug}-inschrijvingen.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _cell(value: str) -> str:
+    """Keep Excel from reading a name as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

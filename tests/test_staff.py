@@ -1,0 +1,350 @@
+"""The staff area: access, accounts, planning activities, handling registrations, reach, audit."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scheduler import create_app
+from scheduler.extensions import db
+from scheduler.models import (
+    Attendance,
+    AuditEntry,
+    Event,
+    EventStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    utcnow,
+)
+from scheduler.services import registrations
+from tests.conftest import StaffLogin, base_config
+from tests.test_registrations import applicant, form_data
+
+SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1}
+
+
+def staff_endpoints(app) -> list[tuple[str, str, str]]:
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("staff."):
+            continue
+        path = rule.rule
+        for name, value in SAMPLE_VALUES.items():
+            path = path.replace(f"<int:{name}>", str(value))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            rules.append((rule.endpoint, method, path))
+    return rules
+
+
+def test_every_staff_page_refuses_anonymous_visitors(app, client):
+    endpoints = staff_endpoints(app)
+    assert len(endpoints) >= 25
+    for endpoint, method, path in endpoints:
+        response = client.open(path, method=method)
+        assert response.status_code == 302, (endpoint, method, response.status_code)
+        assert response.headers["Location"].startswith("/beheer/aanmelden"), endpoint
+
+
+def test_admin_pages_refuse_editors(app, client, staff):
+    staff.login("redacteur@vvsg.be")
+    for endpoint, method, path in staff_endpoints(app):
+        if endpoint in ("staff.accounts", "staff.account_invite", "staff.account_deactivate",
+                        "staff.account_activate", "staff.account_reset", "staff.audit_log"):
+            assert client.open(path, method=method).status_code == 403, endpoint
+
+
+def test_login_gives_one_generic_message(client, staff):
+    staff.create("an@vvsg.be")
+    wrong_password = client.post("/beheer/aanmelden",
+                                 data={"email": "an@vvsg.be", "password": "fout"})
+    unknown = client.post("/beheer/aanmelden",
+                          data={"email": "niemand@vvsg.be", "password": "fout"})
+    for response in (wrong_password, unknown):
+        assert response.status_code == 422
+        assert "horen niet bij elkaar" in response.get_data(as_text=True)
+    assert client.get("/beheer/").status_code == 302
+
+
+def test_login_and_logout(client, staff):
+    staff.login()
+    assert client.get("/beheer/").status_code == 200
+    assert client.get("/beheer/").headers["Cache-Control"] == "no-store"
+    staff.logout()
+    assert client.get("/beheer/").status_code == 302
+
+
+def test_login_never_redirects_off_site(client, staff):
+    staff.create()
+    response = client.post("/beheer/aanmelden?next=//evil.example.org/",
+                           data={"email": "medewerker@vvsg.be", "password": StaffLogin.password})
+    assert response.headers["Location"] == "/beheer/"
+
+
+def test_deactivated_accounts_cannot_log_in(client, staff):
+    admin = staff.login("baas@vvsg.be", is_admin=True)
+    colleague = staff.create("collega@vvsg.be")
+    client.post(f"/beheer/medewerkers/{colleague.id}/uitschakelen")
+    staff.logout()
+    response = client.post("/beheer/aanmelden",
+                           data={"email": "collega@vvsg.be", "password": StaffLogin.password})
+    assert response.status_code == 422
+    assert admin.is_admin
+
+
+def test_admin_invites_and_the_link_sets_a_password_once(client, staff):
+    staff.login("baas@vvsg.be", is_admin=True)
+    response = client.post("/beheer/medewerkers", data={"email": "nieuw@vvsg.be", "name": "Nieuw"})
+    assert response.status_code == 303
+    page = client.get("/beheer/medewerkers").get_data(as_text=True)
+    link = page[page.index("/beheer/wachtwoord/"):].split(None, 1)[0].split("<", 1)[0]
+    staff.logout()
+    assert client.get(link).status_code == 200
+    chosen = "nieuw wachtwoord van mij"
+    client.post(link, data={"password": chosen, "confirm": chosen})
+    assert client.get(link).status_code == 410
+    login = client.post("/beheer/aanmelden",
+                        data={"email": "nieuw@vvsg.be", "password": "nieuw wachtwoord van mij"})
+    assert login.status_code == 303
+
+
+def test_login_is_rate_limited(database_url):
+    app = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
+                                 LOGIN_RATE_LIMIT="3 per minute"))
+    client = app.test_client()
+    attempt = {"email": "x@vvsg.be", "password": "y"}
+    codes = [client.post("/beheer/aanmelden", data=attempt).status_code for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_staff_create_command(runner):
+    result = runner.invoke(args=["staff", "create", "cli@vvsg.be", "--admin"],
+                           input="een lang wachtwoord\neen lang wachtwoord\n")
+    assert result.exit_code == 0, result.output
+    assert "beheerder" in result.output
+    again = runner.invoke(args=["staff", "create", "CLI@vvsg.be"],
+                          input="een lang wachtwoord\neen lang wachtwoord\n")
+    assert again.exit_code != 0 and "bestaat al" in again.output
+
+
+def event_form(**overrides) -> dict:
+    data = {
+        "kind": "training", "audience": "both", "title": "Nieuwe vorming", "slug": "nieuwe-vorming",
+        "summary": "Kort", "description": "**Vet**", "day": "2031-03-11", "start_time": "13:30",
+        "end_time": "16:00", "venue": "Stadhuis", "address": "Markt 1", "municipality": "Mechelen",
+        "capacity": "20",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_create_an_activity_as_draft(client, staff):
+    staff.login()
+    response = client.post("/beheer/activiteiten/nieuw", data=event_form())
+    assert response.status_code == 303
+    event = db.session.scalars(select(Event)).one()
+    assert event.status is EventStatus.draft
+    assert event.municipality.name == "Mechelen"
+    assert event.starts_at.isoformat() == "2031-03-11T12:30:00+00:00"
+    assert client.get(f"/activiteiten/{event.slug}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"end_time": "13:00"}, "Het einde moet na het begin liggen."),
+        ({"capacity": "-1"}, "Geef 0 of meer plaatsen."),
+        ({"slug": "Met Spaties"}, "Alleen kleine letters"),
+        ({"registration_opens_at": "2031-03-05T10:00",
+          "registration_closes_at": "2031-03-01T10:00"}, "moet sluiten na ze opent."),
+        ({"registration_closes_at": "2031-03-12T10:00"}, "sluiten voor de activiteit begint"),
+        ({"title": ""}, "Geef een titel."),
+    ],
+)
+def test_activity_validation(client, staff, overrides, message):
+    staff.login()
+    response = client.post("/beheer/activiteiten/nieuw", data=event_form(**overrides))
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalars(select(Event)).all() == []
+
+
+def test_slug_must_be_unique(client, staff, make_event):
+    make_event(slug="bezet")
+    staff.login()
+    response = client.post("/beheer/activiteiten/nieuw", data=event_form(slug="bezet"))
+    assert response.status_code == 422
+    assert "al in gebruik" in response.get_data(as_text=True)
+
+
+def test_markdown_preview_is_sanitised(client, staff, hx):
+    staff.login()
+    response = client.post("/beheer/markdown-voorbeeld", headers=hx,
+                           data={"description": "# Titel\n\n<script>x()</script>[a](javascript:x)"})
+    page = response.get_data(as_text=True)
+    assert "<h1>Titel</h1>" not in page  # h1 is kept for the page title itself
+    assert "Titel" in page
+    assert "<script" not in page and 'href="javascript' not in page
+
+
+def test_changing_time_mails_everyone_and_raises_sequence(client, staff, make_event):
+    event = make_event(capacity=1)
+    registrations.register(event.id, applicant(1, organisation="A"))
+    registrations.register(event.id, applicant(2, organisation="B"))
+    staff.login()
+    sequence = event.sequence
+    client.post(f"/beheer/activiteiten/{event.id}", data=event_form(
+        title=event.title, slug=event.slug, day="2031-04-01"))
+    db.session.refresh(event)
+    assert event.sequence == sequence + 1
+    changed = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "event_changed")).all()
+    assert sorted(m.recipient for m in changed) == ["an1@example.org", "an2@example.org"]
+    assert [m.calendar_method for m in changed if m.recipient == "an1@example.org"] == ["REQUEST"]
+    assert [m.calendar for m in changed if m.recipient == "an2@example.org"] == [None]
+
+
+def test_cancel_an_activity_mails_and_keeps_it_visible(client, staff, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    staff.login()
+    response = client.post(f"/beheer/activiteiten/{event.id}/annuleren",
+                           data={"reason": "De spreker is ziek."})
+    assert response.status_code == 303
+    db.session.refresh(event)
+    assert event.status is EventStatus.cancelled
+    (message,) = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "event_cancelled")).all()
+    assert message.calendar_method == "CANCEL" and "De spreker is ziek." in message.text_body
+    assert "geannuleerd" in client.get(f"/activiteiten/{event.slug}").get_data(as_text=True)
+
+
+def test_publish_duplicate_and_delete(client, staff, make_event):
+    draft = make_event(status=EventStatus.draft)
+    staff.login()
+    client.post(f"/beheer/activiteiten/{draft.id}/publiceren")
+    db.session.refresh(draft)
+    assert draft.status is EventStatus.published
+    client.post(f"/beheer/activiteiten/{draft.id}/dupliceren")
+    copy = db.session.scalars(select(Event).where(Event.slug == f"{draft.slug}-2")).one()
+    assert copy.status is EventStatus.draft
+    copy_id, draft_id = copy.id, draft.id
+    client.post(f"/beheer/activiteiten/{copy_id}/verwijderen")
+    client.post(f"/beheer/activiteiten/{draft_id}/verwijderen")  # published: refused
+    db.session.expunge_all()
+    assert db.session.get(Event, copy_id) is None
+    assert db.session.get(Event, draft_id) is not None
+
+
+def test_approve_decline_and_promote(client, staff, make_event):
+    event = make_event(capacity=1, is_moderated=True)
+    first = registrations.register(event.id, applicant(1, organisation="A")).registration
+    second = registrations.register(event.id, applicant(2, organisation="B")).registration
+    staff.login()
+    base = f"/beheer/activiteiten/{event.id}/inschrijvingen"
+    client.post(f"{base}/{second.id}/doorschuiven")  # no place free: refused
+    db.session.refresh(second)
+    assert second.status is RegistrationStatus.waiting
+    client.post(f"{base}/{first.id}/weigeren")
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert first.status is RegistrationStatus.declined
+    assert second.status is RegistrationStatus.pending  # promoted, still to be approved
+    client.post(f"{base}/{second.id}/goedkeuren")
+    db.session.refresh(second)
+    assert second.status is RegistrationStatus.confirmed
+    kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert kinds[-3:] == ["declined", "promoted_pending", "approved"]
+
+
+def test_a_registration_of_another_activity_is_404(client, staff, make_event):
+    event, other = make_event(), make_event()
+    registration = registrations.register(other.id, applicant(1)).registration
+    staff.login()
+    url = f"/beheer/activiteiten/{event.id}/inschrijvingen/{registration.id}/weigeren"
+    assert client.post(url).status_code == 404
+
+
+def test_add_by_hand_after_registration_closed(client, staff, make_event):
+    event = make_event(registration_closes_at=utcnow() - timedelta(days=1))
+    staff.login()
+    data = form_data(1)
+    data.pop("consent")
+    response = client.post(f"/beheer/activiteiten/{event.id}/inschrijvingen/nieuw", data=data)
+    assert response.status_code == 303
+    (registration,) = db.session.scalars(select(Registration)).all()
+    assert registration.status is RegistrationStatus.confirmed
+
+
+def test_attendance_with_htmx_and_without(client, staff, hx, make_event):
+    event = make_event()
+    person = registrations.register(event.id, applicant(1)).registration
+    staff.login()
+    url = f"/beheer/activiteiten/{event.id}/inschrijvingen/{person.id}/aanwezigheid"
+    fragment = client.post(url, data={"aanwezig": "1"}, headers=hx)
+    assert fragment.status_code == 200
+    text = fragment.get_data(as_text=True)
+    assert text.lstrip().startswith(f'<form id="attendance-{person.id}"') and "<html" not in text
+    assert 'aria-pressed="true">Aanwezig' in text
+    plain = client.post(url, data={"aanwezig": "0"})
+    assert plain.status_code == 303
+    (attendance,) = db.session.scalars(select(Attendance)).all()
+    assert attendance.is_present is False
+
+
+def test_export_opens_in_belgian_excel(client, staff, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1, first_name="Zoë", last_name="=HYPERLINK()"))
+    staff.login()
+    response = client.get(f"/beheer/activiteiten/{event.id}/inschrijvingen.csv")
+    assert response.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Voornaam", "Naam", "E-mail"]
+    assert rows[1][0] == "Zoë" and rows[1][1] == "'=HYPERLINK()"
+    assert db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "registration.export")).one()
+
+
+def test_reach_report_counts_municipalities(client, staff, make_event, municipality):
+    event = make_event(starts_at=utcnow() + timedelta(days=3))
+    first = registrations.register(event.id, applicant(1, organisation="Gent")).registration
+    registrations.register(event.id, applicant(2, organisation="Gent"))
+    registrations.register(event.id, applicant(3, organisation="Genk"))
+    registrations.register(event.id, applicant(4, organisation="Politiezone X"))
+    admin = staff.login()
+    registrations.set_attendance(first, event, True, admin)
+    today = date.today()
+    query = f"?van={today - timedelta(days=30)}&tot={today + timedelta(days=30)}"
+    page = client.get("/beheer/bereik" + query).get_data(as_text=True)
+    assert "2 gemeenten bereikt" in page and "302 nog niet" in page
+    exported = client.get("/beheer/bereik.csv" + query).data.decode("utf-8-sig")
+    rows = {row[1]: row for row in csv.reader(io.StringIO(exported), delimiter=";")}
+    assert rows["Gent"][3:] == ["2", "1"] and rows["Genk"][3:] == ["1", "0"]
+    assert rows["Aalst"][3:] == ["0", "0"]
+    assert municipality("Gent").province == "Oost-Vlaanderen"
+
+
+def test_dashboard_and_audit_log(client, staff, make_event):
+    event = make_event(is_moderated=True, title="Te beoordelen")
+    registrations.register(event.id, applicant(1, first_name="Wachtend"))
+    staff.login("baas@vvsg.be", is_admin=True)
+    page = client.get("/beheer/").get_data(as_text=True)
+    assert "Te beoordelen" in page and "Wachtend" in page
+    client.post(f"/beheer/activiteiten/{event.id}/annuleren", data={"reason": "Ziek"})
+    log = client.get("/beheer/logboek").get_data(as_text=True)
+    assert "event.cancel" in log and "baas@vvsg.be" in log
+
+
+def test_staff_pages_query_count_does_not_grow(client, staff, make_event, count_queries):
+    for number in range(15):
+        event = make_event()
+        registrations.register(event.id, applicant(number))
+    staff.login()
+    client.get("/beheer/activiteiten")
+    with count_queries() as statements:
+        assert client.get("/beheer/activiteiten").status_code == 200
+    assert len(statements) <= 5, statements
