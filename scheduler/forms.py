@@ -1,7 +1,7 @@
 """Flask-WTF forms; each checks its own fields, the services check the rules."""
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -36,7 +36,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from scheduler import labels
 from scheduler.dates import brussels_to_utc, local
 from scheduler.models import Audience, EventKind, Role
-from scheduler.services.events import EventFields
+from scheduler.services.events import EventFields, SeriesFields
 from scheduler.services.registrations import Applicant
 
 TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
@@ -389,3 +389,85 @@ class ReachForm(FlaskForm):
     tot = DateField("Tot en met", validators=[Optional()])
     soort = SelectField("Soort", default="", choices=choices(
         ("", "Alle soorten"), *((slug, labels.KIND[kind]) for slug, kind in KIND_SLUGS.items())))
+
+
+class SeriesForm(FlaskForm):
+    """A series and all its sessions in one go: several dates, or a weekly pattern."""
+
+    kind = SelectField("Soort", default="intervision", choices=choices(
+        *((kind.value, label) for kind, label in labels.KIND.items())))
+    title = StringField("Titel van de reeks", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een titel."), Length(max=180, message=TOO_LONG), PlainText()])
+    slug = StringField("Webadres", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een webadres."), Length(max=100, message=TOO_LONG),
+        Regexp(SLUG_PATTERN, message="Alleen kleine letters, cijfers en koppeltekens."),
+    ])
+    summary = TextAreaField("Korte samenvatting", validators=[
+        Optional(), Length(max=500, message=TOO_LONG), PlainText(multiline=True)])
+    dates = TextAreaField("Data (één per regel, bv. 12/01/2027)",
+                          validators=[Optional(), Length(max=2000)])
+    first_day = DateField("Of: eerste bijeenkomst", validators=[Optional()])
+    every_weeks = IntegerField("om de … weken", validators=[Optional(), NumberRange(min=1, max=52)])
+    count = IntegerField("aantal bijeenkomsten",
+                         validators=[Optional(), NumberRange(min=1, max=52)])
+    start_time = TimeField("Van", validators=[InputRequired("Kies een beginuur.")])
+    end_time = TimeField("Tot", validators=[InputRequired("Kies een einduur.")])
+    venue = StringField("Locatie", filters=[strip_whitespace],
+                        validators=[Optional(), Length(max=200), PlainText()])
+    address = StringField("Adres", filters=[strip_whitespace],
+                          validators=[Optional(), Length(max=300), PlainText()])
+    municipality = StringField("Gemeente", filters=[strip_whitespace],
+                               validators=[Optional(), Length(max=200), PlainText()],
+                               render_kw={"list": "municipalities"})
+    capacity = IntegerField("Aantal plaatsen (leeg: onbeperkt)", validators=[
+        Optional(), NumberRange(min=0, max=100_000, message="Geef 0 of meer plaatsen.")])
+    max_per_organisation = IntegerField("Maximum per organisatie (leeg: geen)", validators=[
+        Optional(), NumberRange(min=1, max=1000, message="Geef minstens 1.")])
+    is_moderated = BooleanField("Inschrijvingen eerst goedkeuren", default=True)
+
+    def session_dates(self) -> list[date]:
+        """The dates typed in, or those of the weekly pattern."""
+        found = []
+        for line in (self.dates.data or "").split():
+            for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y"):
+                try:
+                    found.append(datetime.strptime(line.strip(), pattern).date())
+                    break
+                except ValueError:
+                    continue
+            else:
+                raise ValidationError(f"„{line[:20]}” is geen datum zoals 12/01/2027.")
+        if not found and self.first_day.data and self.count.data:
+            step = timedelta(weeks=self.every_weeks.data or 1)
+            found = [self.first_day.data + step * number for number in range(self.count.data)]
+        return found
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        try:
+            days = self.session_dates()
+        except ValidationError as error:
+            self.dates.errors.append(str(error))
+            return False
+        if not days:
+            self.dates.errors.append("Geef minstens één datum, of een eerste datum en een aantal.")
+            valid = False
+        elif len(days) > 52 or len(set(days)) != len(days):
+            self.dates.errors.append("Geef hoogstens 52 verschillende data.")
+            valid = False
+        start, end = self.start_time.data, self.end_time.data
+        if start and end and end <= start:
+            self.end_time.errors.append("Het einde moet na het begin liggen.")
+            valid = False
+        return valid
+
+    def fields(self) -> "SeriesFields":
+        return SeriesFields(
+            title=self.title.data, slug=self.slug.data, kind=EventKind(self.kind.data),
+            dates=tuple(self.session_dates()), start_time=self.start_time.data,
+            end_time=self.end_time.data, summary=self.summary.data or "",
+            venue=self.venue.data or "", address=self.address.data or "",
+            municipality=self.municipality.data or "", capacity=self.capacity.data,
+            max_per_organisation=self.max_per_organisation.data,
+            is_moderated=self.is_moderated.data,
+        )

@@ -23,7 +23,7 @@ from scheduler.services import registrations
 from tests.conftest import StaffLogin, base_config
 from tests.test_registrations import applicant, form_data
 
-SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1}
+SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1, "series_id": 1}
 
 
 def staff_endpoints(app) -> list[tuple[str, str, str]]:
@@ -348,3 +348,36 @@ def test_staff_pages_query_count_does_not_grow(client, staff, make_event, count_
     with count_queries() as statements:
         assert client.get("/beheer/activiteiten").status_code == 200
     assert len(statements) <= 5, statements
+
+
+def test_create_a_series_with_a_weekly_pattern(client, staff):
+    staff.login()
+    response = client.post("/beheer/reeksen/nieuw", data={
+        "kind": "intervision", "title": "Intervisie LIVC", "slug": "intervisie-livc",
+        "first_day": "2031-01-07", "every_weeks": "2", "count": "3", "start_time": "13:30",
+        "end_time": "16:30", "capacity": "12", "is_moderated": "y",
+    })
+    assert response.status_code == 303
+    sessions = db.session.scalars(select(Event).order_by(Event.starts_at)).all()
+    assert [s.slug for s in sessions] == [f"intervisie-livc-{n}" for n in (1, 2, 3)]
+    assert [s.starts_at.date().isoformat() for s in sessions] == [
+        "2031-01-07", "2031-01-21", "2031-02-04"]
+    assert sessions[0].title == "Intervisie LIVC (1/3)" and sessions[0].series.capacity == 12
+    client.post(response.headers["Location"] + "/publiceren")
+    db.session.expire_all()
+    assert all(s.status is EventStatus.published for s in sessions)
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [("", "Geef minstens één datum"), ("31/02/2031", "geen datum"),
+     ("12/01/2031\n12/01/2031", "hoogstens 52 verschillende")],
+)
+def test_series_dates_are_checked(client, staff, dates, message):
+    staff.login()
+    response = client.post("/beheer/reeksen/nieuw", data={
+        "kind": "intervision", "title": "X", "slug": "x", "dates": dates,
+        "start_time": "13:30", "end_time": "16:30",
+    })
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert db.session.scalars(select(Event)).all() == []

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -343,3 +343,66 @@ def delete_draft(event: Event, staff: StaffUser) -> None:
     audit.record(staff, "event.delete", "event", event.id, event.title)
     db.session.delete(event)
     db.session.commit()
+
+
+@dataclass(frozen=True)
+class SeriesFields:
+    """A series and what its sessions share; each date becomes one session."""
+
+    title: str
+    slug: str
+    kind: EventKind
+    dates: tuple[date, ...]
+    start_time: time
+    end_time: time
+    summary: str = ""
+    venue: str = ""
+    address: str = ""
+    municipality: str = ""
+    capacity: int | None = None
+    max_per_organisation: int | None = None
+    is_moderated: bool = False
+    audience: Audience = Audience.both
+
+
+def create_series(fields: SeriesFields, staff: StaffUser) -> Series:
+    """Create a series with one draft session per date, numbered in date order.
+
+    Raises SlugTakenError when the series' slug, or a session's, is taken.
+    """
+    count = len(fields.dates)
+    slugs = [f"{fields.slug}-{number}" for number in range(1, count + 1)]
+    taken = db.session.scalar(select(Series.id).where(Series.slug == fields.slug)) or \
+        db.session.scalar(select(Event.id).where(Event.slug.in_(slugs)))
+    if taken:
+        raise SlugTakenError()
+    municipality = registrations.find_municipality(fields.municipality)
+    series = Series(
+        title=fields.title, slug=fields.slug, kind=fields.kind, summary=fields.summary,
+        capacity=fields.capacity, max_per_organisation=fields.max_per_organisation,
+        is_moderated=fields.is_moderated,
+    )
+    db.session.add(series)
+    for number, (day, slug) in enumerate(zip(sorted(fields.dates), slugs, strict=True), 1):
+        db.session.add(Event(
+            series=series, kind=fields.kind, status=EventStatus.draft, slug=slug,
+            title=f"{fields.title} ({number}/{count})", summary=fields.summary,
+            starts_at=dates.brussels_to_utc(day, fields.start_time),
+            ends_at=dates.brussels_to_utc(day, fields.end_time), venue=fields.venue,
+            address=fields.address, municipality=municipality, audience=fields.audience,
+            is_moderated=fields.is_moderated,
+        ))
+    db.session.flush()
+    audit.record(staff, "series.create", "series", series.id, f"{fields.title}: {count} sessies")
+    db.session.commit()
+    return series
+
+
+def publish_series(series: Series, staff: StaffUser) -> int:
+    """Publish every draft session of a series; returns how many were published."""
+    drafts = [event for event in series.events if event.status is EventStatus.draft]
+    for event in drafts:
+        event.status = EventStatus.published
+    audit.record(staff, "series.publish", "series", series.id, f"{len(drafts)} sessies")
+    db.session.commit()
+    return len(drafts)

@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.forms import CancelEventForm, ConfirmForm, EventForm
+from scheduler.forms import CancelEventForm, ConfirmForm, EventForm, SeriesForm
 from scheduler.markdown import render_markdown
-from scheduler.models import Event, utcnow
+from scheduler.models import Event, Series, utcnow
 from scheduler.services import events as event_service
 from scheduler.services.events import SlugTakenError
 from scheduler.services.organisations import municipality_names
@@ -139,3 +139,38 @@ def event_cancel(event_id: int):
         return redirect(url_for("staff.event_edit", event_id=event.id), 303)
     status = 422 if form.errors else 200
     return render_template("staff/event_cancel.html", event=event, form=form), status
+
+
+@bp.route("/reeksen/nieuw", methods=["GET", "POST"])
+def series_new():
+    """Create a series and all its sessions (as drafts) in one go."""
+    form = SeriesForm()
+    if form.validate_on_submit():
+        try:
+            series = event_service.create_series(form.fields(), current_user)
+        except SlugTakenError as refusal:
+            form.slug.errors.append(refusal.message)
+        else:
+            flash(f"Reeks gemaakt met {len(series.events)} bijeenkomsten (als ontwerp).", "success")
+            return redirect(url_for("staff.series_detail", series_id=series.id), 303)
+    return render_template(
+        "staff/series_form.html", form=form, municipalities=municipality_names()
+    ), 422 if form.errors else 200
+
+
+@bp.get("/reeksen/<int:series_id>")
+def series_detail(series_id: int):
+    """The sessions of a series; each one is edited like any activity."""
+    series = db.get_or_404(Series, series_id)
+    return render_template("staff/series.html", series=series, confirm_form=ConfirmForm())
+
+
+@bp.post("/reeksen/<int:series_id>/publiceren")
+def series_publish(series_id: int):
+    """Publish every draft session of the series."""
+    series = db.get_or_404(Series, series_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    published = event_service.publish_series(series, current_user)
+    flash(f"{published} bijeenkomsten gepubliceerd.", "success")
+    return redirect(url_for("staff.series_detail", series_id=series.id), 303)
