@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export FLASK_APP := scheduler
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Needs wrk (Debian: apt-get install wrk). DSN=postgresql+psycopg://… measures on PostgreSQL.
+bench: install
+	$(BIN)/python -m bench.run --write $(if $(DSN),--dsn $(DSN))
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick $(if $(DSN),--dsn $(DSN))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,4 +1,4 @@
-"""The flask commands: seed-demo, mail and staff (the schema comes from the migrations)."""
+"""The flask commands: seed-demo, mail, staff, privacy (the schema comes from migrations)."""
 
 import time
 
@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from scheduler import demo
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.services import mail
+from scheduler.services import mail, privacy
 from scheduler.services import staff as staff_service
 
 mail_commands = AppGroup("mail", help="Deliver the outbox and queue reminders.")
@@ -40,6 +40,19 @@ def queue_reminders(days: int | None) -> None:
     click.echo(f"Herinneringen: {queued} in de wachtrij gezet.")
 
 
+privacy_commands = AppGroup("privacy", help="Retention of personal data.")
+
+
+@privacy_commands.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
+def purge_personal_data(dry_run: bool) -> None:
+    """Anonymise registrations PRIVACY_RETENTION_MONTHS after their activity; safe to run daily."""
+    report = privacy.purge(months=current_app.config["PRIVACY_RETENTION_MONTHS"], dry_run=dry_run)
+    verb = "zou anonimiseren" if dry_run else "geanonimiseerd"
+    click.echo(f"Privacy: {report.registrations} inschrijvingen {verb}, "
+               f"{report.messages} mails verwijderd, {report.people} personen verwijderd.")
+
+
 staff_commands = AppGroup("staff", help="Staff accounts.")
 
 
@@ -63,6 +76,7 @@ def register_commands(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
     app.cli.add_command(mail_commands)
     app.cli.add_command(staff_commands)
+    app.cli.add_command(privacy_commands)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when there are no activities yet.")

@@ -52,6 +52,8 @@ class Defaults:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_DEFAULT_SENDER = "radicalisering@vvsg.be"
+    # Registrations are anonymised this many months after their activity (flask privacy purge).
+    PRIVACY_RETENTION_MONTHS = 12
     MAIL_MAX_ATTEMPTS = 8
     MAIL_LEASE_SECONDS = 600
     MAIL_REMINDER_DAYS = 2

@@ -1,11 +1,20 @@
 """Dutch (Belgian) formatting of dates and times in Europe/Brussels, and month boundaries."""
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_datetime
+from babel import Locale
+from babel.dates import format_datetime as babel_format
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+# The interface is Dutch (Belgium) only; a fixed locale spares a lookup per formatted date.
+DUTCH = Locale.parse("nl_BE")
+
+
+def format_datetime(moment: datetime, pattern: str) -> str:
+    """A Brussels wall-clock rendering of ``moment`` in Belgian Dutch."""
+    return babel_format(moment, pattern, tzinfo=BRUSSELS, locale=DUTCH)
 
 
 def local(moment: datetime) -> datetime:
@@ -25,6 +34,7 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, brussels_to_utc(date(next_year, next_month, 1), time())
 
 
+@lru_cache(maxsize=8192)
 def format_day(moment: datetime) -> str:
     """E.g. 'dinsdag 12 januari 2027'."""
     return format_datetime(moment, "EEEE d MMMM y")
@@ -35,11 +45,13 @@ def format_time(moment: datetime) -> str:
     return format_datetime(moment, "H.mm")
 
 
+@lru_cache(maxsize=8192)
 def format_time_span(starts_at: datetime, ends_at: datetime) -> str:
     """E.g. '13.30–16.00 uur'."""
     return f"{format_time(starts_at)}–{format_time(ends_at)} uur"
 
 
+@lru_cache(maxsize=8192)
 def format_when(starts_at: datetime, ends_at: datetime) -> str:
     """E.g. 'dinsdag 12 januari 2027, 13.30–16.00 uur', or both days when it spans several."""
     if local(starts_at).date() == local(ends_at).date():
@@ -50,11 +62,13 @@ def format_when(starts_at: datetime, ends_at: datetime) -> str:
     )
 
 
+@lru_cache(maxsize=8192)
 def format_short_datetime(moment: datetime) -> str:
     """E.g. '12 januari 2027 om 9.00 uur'."""
     return f"{format_datetime(moment, 'd MMMM y')} om {format_time(moment)} uur"
 
 
+@lru_cache(maxsize=8192)
 def format_month(moment: datetime) -> str:
     """E.g. 'januari 2027', the heading of a month in the agenda."""
     return format_datetime(moment, "LLLL y")

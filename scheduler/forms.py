@@ -179,6 +179,16 @@ class RegistrationForm(FlaskForm):
         "Ik geef toestemming om mijn gegevens te verwerken voor deze inschrijving.",
         validators=[InputRequired("Zonder je toestemming kunnen we je niet inschrijven.")],
     )
+    # Hidden from people; form-filling robots fill it in and are refused.
+    website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
+                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.website.data:
+            self.form_errors.append("Je inschrijving kon niet verwerkt worden. Probeer opnieuw.")
+            return False
+        return valid
 
     def applicant(self) -> Applicant:
         """The filled-in values as the registration service takes them."""
@@ -377,6 +387,10 @@ class StaffRegistrationForm(RegistrationForm):
     """Staff add someone by hand; that person gave consent another way."""
 
     consent = None
+    website = None
+
+    def validate(self, extra_validators=None) -> bool:
+        return FlaskForm.validate(self, extra_validators)
 
 
 class ReachForm(FlaskForm):
@@ -471,3 +485,13 @@ class SeriesForm(FlaskForm):
             max_per_organisation=self.max_per_organisation.data,
             is_moderated=self.is_moderated.data,
         )
+
+
+class PrivacyLookupForm(FlaskForm):
+    """The e-mail address whose data staff look up, export or erase."""
+
+    class Meta:
+        csrf = False
+
+    email = StringField("E-mailadres", filters=[strip_whitespace], validators=[
+        InputRequired("Vul een e-mailadres in."), Length(max=254), PlainText()])

@@ -175,6 +175,9 @@ class Event(db.Model):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_not_negative"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
+        # The agenda and the feeds select on the end; with status and updated_at in it, a feed's
+        # version (latest change, count) is read from the index alone.
+        Index("ix_events_ends_at", "ends_at", "status", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -305,6 +308,8 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the personal data was removed; organisation, role and attendance remain.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event | None] = relationship(back_populates="registrations")
     series: Mapped[Series | None] = relationship(back_populates="registrations")

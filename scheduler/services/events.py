@@ -145,12 +145,15 @@ def seat_summaries(events: list[Event]) -> dict[int, Seats]:
     if not events:
         return {}
     counts: Counter = Counter()
+    # Only the branches that have ids: an empty IN inside an OR makes SQLite scan every row.
+    branches = []
+    if event_ids:
+        branches.append(Registration.event_id.in_(event_ids))
+    if series_ids:
+        branches.append(Registration.series_id.in_(series_ids))
     query = (
         select(Registration.event_id, Registration.series_id, Registration.status, func.count())
-        .where(
-            Registration.status.in_(ACTIVE_STATUSES),
-            or_(Registration.event_id.in_(event_ids), Registration.series_id.in_(series_ids)),
-        )
+        .where(Registration.status.in_(ACTIVE_STATUSES), or_(*branches))
         .group_by(Registration.event_id, Registration.series_id, Registration.status)
     )
     for event_id, series_id, status, number in db.session.execute(query):

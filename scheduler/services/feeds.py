@@ -8,6 +8,7 @@ exactly when its content does.
 """
 
 import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,7 +101,8 @@ def event_version(event: Event) -> Version:
 def find_person_by_feed_token(token: str) -> Person | None:
     if not token or len(token) > 64:
         return None
-    return db.session.scalars(select(Person).where(Person.feed_token == token)).one_or_none()
+    found = db.session.scalars(select(Person).where(Person.feed_token == token)).one_or_none()
+    return found if found is not None and hmac.compare_digest(found.feed_token, token) else None
 
 
 def find_person(email: str) -> Person | None:

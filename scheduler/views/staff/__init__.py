@@ -1,6 +1,12 @@
 """Blueprint "staff": the association's pages under /beheer, one module per area."""
 
-from scheduler.views.staff import accounts, activities, participants, reports  # noqa: F401
+from scheduler.views.staff import (  # noqa: F401
+    accounts,
+    activities,
+    participants,
+    privacy,
+    reports,
+)
 from scheduler.views.staff.blueprint import bp
 
 __all__ = ["bp"]

@@ -8,7 +8,7 @@ bp = Blueprint("staff", __name__, url_prefix="/beheer")
 # Endpoints only admins may use.
 ADMIN_ENDPOINTS = {
     "staff.accounts", "staff.account_invite", "staff.account_activate",
-    "staff.account_deactivate", "staff.account_reset", "staff.audit_log",
+    "staff.account_deactivate", "staff.account_reset", "staff.audit_log", "staff.privacy_erase",
 }
 
 

@@ -1,0 +1,1 @@
+"""The benchmark: pages and feeds under load, against a baseline of the same size."""

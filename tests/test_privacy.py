@@ -1,0 +1,175 @@
+"""Retention, a person's rights, CSRF everywhere, the honeypot, and hostile input in bulk."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from scheduler import create_app
+from scheduler.extensions import db
+from scheduler.models import (
+    AuditEntry,
+    OutboxMessage,
+    Person,
+    Registration,
+    RegistrationStatus,
+    utcnow,
+)
+from scheduler.services import privacy, registrations
+from tests.conftest import base_config
+from tests.test_registrations import applicant, form_data
+
+
+def test_purge_anonymises_old_registrations_only(runner, make_event, make_series):
+    old = make_event(starts_at=utcnow() + timedelta(days=2))
+    recent = make_event(starts_at=utcnow() + timedelta(days=3))
+    series = make_series()
+    make_event(series=series, starts_at=utcnow() + timedelta(days=4))
+    late_session = make_event(series=series, starts_at=utcnow() + timedelta(days=4))
+    gone = registrations.register(old.id, applicant(1, remarks="Een lokale vraag")).registration
+    kept = registrations.register(recent.id, applicant(2)).registration
+    enrolled = registrations.register(late_session.id, applicant(3)).registration
+    registrations.set_attendance(gone, old, True, None)
+    # The first activity moves thirteen months back: past retention. The series still has
+    # sessions to come, so its enrolment is kept.
+    old.starts_at -= timedelta(days=400)
+    old.ends_at -= timedelta(days=400)
+    db.session.commit()
+
+    dry = runner.invoke(args=["privacy", "purge", "--dry-run"])
+    assert "1 inschrijvingen zou anonimiseren" in dry.output
+    db.session.refresh(gone)
+    assert gone.email == "an1@example.org"
+
+    assert "1 inschrijvingen geanonimiseerd" in runner.invoke(args=["privacy", "purge"]).output
+    assert "0 inschrijvingen geanonimiseerd" in runner.invoke(args=["privacy", "purge"]).output
+    db.session.expire_all()
+    assert (gone.first_name, gone.last_name, gone.email, gone.remarks) == ("", "", "", "")
+    assert gone.anonymised_at is not None and len(gone.token) < 16
+    assert gone.organisation.name == "Gent" and gone.status is RegistrationStatus.confirmed
+    assert registrations.attendance_for(old) == {gone.id: True}
+    assert db.session.scalar(select(func.count()).where(
+        OutboxMessage.registration_id == gone.id)) == 0
+    assert db.session.scalars(select(Person).where(
+        Person.email_normalised == "an1@example.org")).first() is None
+    assert kept.email == "an2@example.org" and enrolled.email == "an3@example.org"
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "privacy.purge")).first()
+    assert "an1@example.org" not in entry.summary
+
+
+def test_the_personal_link_dies_with_the_data(client, make_event):
+    event = make_event()
+    location = client.post(f"/activiteiten/{event.slug}/inschrijven",
+                           data=form_data(1)).headers["Location"]
+    event.starts_at -= timedelta(days=500)
+    event.ends_at -= timedelta(days=500)
+    db.session.commit()
+    privacy.purge()
+    assert client.get(location).status_code == 404
+
+
+def test_staff_look_up_export_and_erase(client, staff, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1, remarks="Mijn vraag"))
+    registrations.register(event.id, applicant(2))
+    staff.login("baas@vvsg.be", is_admin=True)
+    page = client.get("/beheer/privacy?email=AN1@example.org").get_data(as_text=True)
+    assert "Mijn vraag" in page and "1 inschrijvingen" in page
+    exported = json.loads(client.get("/beheer/privacy.json?email=an1@example.org").data)
+    assert exported["registrations"][0]["remarks"] == "Mijn vraag"
+    assert exported["mails"][0]["subject"].startswith("Bevestiging")
+    client.post("/beheer/privacy/wissen", data={"email": "an1@example.org"})
+    after = json.loads(client.get("/beheer/privacy.json?email=an1@example.org").data)
+    assert after["registrations"] == [] and after["mails"] == []
+    summaries = db.session.scalars(select(AuditEntry.summary)).all()
+    assert not any("an1@example.org" in summary for summary in summaries)
+    assert "an2@example.org" in client.get(
+        "/beheer/privacy?email=an2@example.org").get_data(as_text=True)
+
+
+def test_every_post_route_refuses_a_request_without_csrf_token(database_url):
+    app = create_app(base_config(database_url, WTF_CSRF_ENABLED=True))
+    client = app.test_client()
+    values = {"slug": "vorming-1", "token": "x" * 32, "event_id": "1", "registration_id": "1",
+              "user_id": "1", "series_id": "1", "kind": "vorming"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        path = rule.rule
+        for name, value in values.items():
+            path = path.replace(f"<int:{name}>", value).replace(f"<slug:{name}>", value)
+            path = path.replace(f"<token:{name}>", value).replace(f"<{name}>", value)
+        assert client.post(path, data={}).status_code == 400, rule.rule
+        checked += 1
+    assert checked >= 20
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_honeypot_refuses_robots(client, make_event):
+    event = make_event()
+    response = client.post(f"/activiteiten/{event.slug}/inschrijven",
+                           data=form_data(1, website="http://spam.example"))
+    assert response.status_code == 422
+    assert db.session.scalars(select(Registration)).all() == []
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=200, max_size=5000),
+    st.sampled_from([
+        "' OR 1=1 --", "<script>alert(1)</script>", "\x00", "\r\nBcc: x@example.org",
+        "🙂" * 50, "ـــ٣٤٥", "Ωmega", "2027-02-30", "9999-99-99", "%00", "../../etc/passwd",
+        "a" * 10_000, "<img src=x onerror=alert(1)>", "{{7*7}}", "\u202e\u2028",
+    ]),
+)
+FIELDS = ("first_name", "last_name", "email", "organisation", "role", "function", "remarks",
+          "consent")
+
+
+@settings(max_examples=250, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=st.sampled_from(FIELDS), value=HOSTILE, use_htmx=st.booleans())
+def test_hostile_registration_input_never_breaks_anything(app, make_event, field, value,
+                                                          use_htmx):
+    event = db.session.scalars(select(registrations.Event).where(
+        registrations.Event.slug == "fuzz")).first() or make_event(slug="fuzz", capacity=None)
+    before = db.session.scalar(select(func.count(Registration.id)))
+    data = form_data(before + 1)
+    data[field] = value
+    client = app.test_client()
+    headers = {"HX-Request": "true"} if use_htmx else {}
+    response = client.post(f"/activiteiten/{event.slug}/inschrijven", data=data, headers=headers)
+    db.session.rollback()
+    after = db.session.scalar(select(func.count(Registration.id)))
+    assert response.status_code < 500
+    if response.status_code == 422:
+        assert after == before
+        page = response.get_data(as_text=True)
+        assert 'class="field-error"' in page or 'role="alert"' in page
+    else:
+        assert response.status_code in (200, 303)
+
+
+QUERY_PATHS = ("/", "/archief", "/abonneren", "/agenda.ics")
+
+
+@settings(max_examples=250, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(path=st.sampled_from(QUERY_PATHS),
+       name=st.sampled_from(["soort", "thema", "provincie", "maand", "pagina", "x"]),
+       value=HOSTILE)
+def test_hostile_query_strings_never_break_anything(app, path, name, value):
+    response = app.test_client().get(path, query_string={name: value[:3000]})
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("path", ["/activiteiten/%00", "/inschrijving/%ff%fe", "/thema/..%2f.ics",
+                                  "/mijn/" + "a" * 500 + ".ics"])
+def test_malformed_urls_are_404(client, path):
+    assert client.get(path).status_code == 404
