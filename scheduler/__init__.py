@@ -97,7 +97,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from scheduler.views import auth, events, feeds, pages, registrations, staff
+    from scheduler.views import auth, events, feeds, pages, registrations, requests, staff
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(registrations.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(requests.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -50,7 +50,8 @@ def purge_personal_data(dry_run: bool) -> None:
     report = privacy.purge(months=current_app.config["PRIVACY_RETENTION_MONTHS"], dry_run=dry_run)
     verb = "zou anonimiseren" if dry_run else "geanonimiseerd"
     click.echo(f"Privacy: {report.registrations} inschrijvingen {verb}, "
-               f"{report.messages} mails verwijderd, {report.people} personen verwijderd.")
+               f"{report.messages} mails verwijderd, {report.people} personen verwijderd, "
+               f"{report.requests} aanvragen.")
 
 
 staff_commands = AppGroup("staff", help="Staff accounts.")

@@ -38,6 +38,7 @@ from scheduler.dates import brussels_to_utc, local
 from scheduler.models import Audience, EventKind, Role
 from scheduler.services.events import EventFields, SeriesFields
 from scheduler.services.registrations import Applicant
+from scheduler.services.requests import RequestData
 
 TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
 
@@ -495,3 +496,93 @@ class PrivacyLookupForm(FlaskForm):
 
     email = StringField("E-mailadres", filters=[strip_whitespace], validators=[
         InputRequired("Vul een e-mailadres in."), Length(max=254), PlainText()])
+
+
+class TrainingRequestForm(FlaskForm):
+    """A local government asks for the training on site."""
+
+    organisation = StringField("Gemeente of OCMW", filters=[strip_whitespace], validators=[
+        InputRequired("Vul je gemeente of organisatie in."), Length(max=200, message=TOO_LONG),
+        PlainText()], render_kw={"list": "municipalities", "autocomplete": "organization"})
+    contact_name = StringField("Contactpersoon", filters=[strip_whitespace], validators=[
+        InputRequired("Vul de naam van de contactpersoon in."),
+        Length(max=200, message=TOO_LONG), PlainText()], render_kw={"autocomplete": "name"})
+    email = EmailField("E-mailadres", filters=[strip_whitespace], validators=[
+        InputRequired("Vul je e-mailadres in."), Length(max=254, message=TOO_LONG), PlainText(),
+        Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be.")],
+        render_kw={"autocomplete": "email"})
+    phone = StringField("Telefoon (niet verplicht)", filters=[strip_whitespace], validators=[
+        Optional(), Length(max=40, message=TOO_LONG),
+        Regexp(r"^[0-9+ ()./-]{6,40}$", message="Alleen cijfers, spaties en + . / - ( )."),
+    ], render_kw={"autocomplete": "tel"})
+    audience = RadioField("Voor wie", choices=choices(
+        *((audience.value, label) for audience, label in labels.AUDIENCE.items())),
+        validators=[InputRequired("Kies voor wie de vorming is.")])
+    expected_count = IntegerField("Verwacht aantal deelnemers", validators=[
+        Optional(), NumberRange(min=1, max=500, message="Geef een aantal tussen 1 en 500.")])
+    preferred_dates = TextAreaField("Voorkeursdata of periodes", validators=[
+        InputRequired("Geef een of meer data of periodes, bv. 12/03/2027 of 'eind april'."),
+        Length(max=1000, message=TOO_LONG), PlainText(multiline=True)])
+    parts = SelectMultipleField("Welke onderdelen van het basispakket?", coerce=int,
+                                widget=ListWidget(prefix_label=False),
+                                option_widget=CheckboxInput())
+    local_questions = TextAreaField("Jullie specifieke lokale noden en vragen", validators=[
+        Optional(), Length(max=4000, message=TOO_LONG), PlainText(multiline=True)])
+    consent = BooleanField(
+        "Ik geef toestemming om deze gegevens te verwerken om de vorming te organiseren.",
+        validators=[InputRequired("Zonder je toestemming kunnen we de aanvraag niet verwerken.")])
+    website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
+                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+
+    def __init__(self, *args, parts=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.parts.choices = choices(*((str(part.id), part.title) for part in parts))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.website.data:
+            self.form_errors.append("Je aanvraag kon niet verwerkt worden. Probeer opnieuw.")
+            return False
+        return valid
+
+    def data_for_service(self) -> "RequestData":
+        return RequestData(
+            organisation=self.organisation.data, contact_name=self.contact_name.data,
+            email=self.email.data, phone=self.phone.data or "",
+            audience=Audience(self.audience.data), expected_count=self.expected_count.data,
+            preferred_dates=self.preferred_dates.data, part_ids=tuple(self.parts.data or ()),
+            local_questions=self.local_questions.data or "",
+        )
+
+
+class RequestUpdateForm(FlaskForm):
+    """Staff's status and internal notes on a request."""
+
+    status = SelectField("Status")
+    internal_notes = TextAreaField("Interne notities", validators=[
+        Optional(), Length(max=10_000, message=TOO_LONG), PlainText(multiline=True)])
+
+    def __init__(self, *args, statuses=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.status.choices = choices(*statuses)
+
+
+class ContentBlockForm(FlaskForm):
+    """A public text staff edit, in Markdown."""
+
+    title = StringField("Titel", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een titel."), Length(max=200), PlainText()])
+    body = TextAreaField("Tekst (Markdown)", validators=[
+        Optional(), Length(max=20_000, message=TOO_LONG), PlainText(multiline=True)])
+
+
+class TrainingPartForm(FlaskForm):
+    """A part of the basic package."""
+
+    title = StringField("Titel", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een titel."), Length(max=200), PlainText()])
+    description = TextAreaField("Omschrijving", validators=[
+        Optional(), Length(max=2000, message=TOO_LONG), PlainText(multiline=True)])
+    position = IntegerField("Volgorde", default=0, validators=[
+        Optional(), NumberRange(min=0, max=1000)])
+    is_active = BooleanField("Aangeboden", default=True)

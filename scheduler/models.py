@@ -367,6 +367,9 @@ class OutboxMessage(db.Model):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("registrations.id"), index=True
     )
+    training_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_requests.id"), index=True
+    )
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
     # Makes a mail that must go out once per occasion (a reminder) impossible to queue twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
@@ -389,6 +392,83 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     registration: Mapped["Registration | None"] = relationship(back_populates="messages")
+
+
+class RequestStatus(enum.Enum):
+    new = "new"
+    in_discussion = "in_discussion"
+    planned = "planned"
+    declined = "declined"
+    done = "done"
+
+
+training_request_parts = Table(
+    "training_request_parts",
+    db.metadata,
+    Column("request_id", ForeignKey("training_requests.id", ondelete="CASCADE"), primary_key=True),
+    Column("part_id", ForeignKey("training_parts.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class TrainingPart(db.Model):
+    """A part of the basic training package that a local government can ask for."""
+
+    __tablename__ = "training_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class TrainingRequest(db.Model):
+    """A local government's request for the training on site, with its own local questions."""
+
+    __tablename__ = "training_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    organisation_other: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    audience: Mapped[Audience] = mapped_column(enum_column(Audience))
+    expected_count: Mapped[int | None]
+    preferred_dates: Mapped[str] = mapped_column(Text, default="")
+    local_questions: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[RequestStatus] = mapped_column(
+        enum_column(RequestStatus), default=RequestStatus.new, index=True
+    )
+    # For staff only; never shown to the requester.
+    internal_notes: Mapped[str] = mapped_column(Text, default="")
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation | None] = relationship()
+    parts: Mapped[list[TrainingPart]] = relationship(
+        secondary=training_request_parts, order_by=TrainingPart.position
+    )
+    event: Mapped[Event | None] = relationship()
+
+    @property
+    def organisation_name(self) -> str:
+        return self.organisation.name if self.organisation else self.organisation_other
+
+
+class ContentBlock(db.Model):
+    """A piece of public text staff can edit, such as the referrals on the offering page."""
+
+    __tablename__ = "content_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # Markdown, rendered through the sanitiser.
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class StaffUser(UserMixin, db.Model):

@@ -41,8 +41,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Reference data loaded by the migrations survives between tests on PostgreSQL.
+# Reference data loaded by the migrations survives between tests on PostgreSQL; the small
+# editable tables are emptied and filled again with what the migrations put in them.
 KEEP_TABLES = {"organisations", "alembic_version"}
+RESTORED_TABLES = ("training_parts", "content_blocks")
+_migrated_rows: dict[str, list[dict]] = {}
 
 
 def component_missing(component: str, reason: str) -> None:
@@ -91,6 +94,12 @@ def postgres_url() -> Iterator[str]:
             component_missing("PostgreSQL", str(error))
     with stack:
         migrate_database(url)
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            for table in RESTORED_TABLES:
+                rows = connection.execute(text(f"SELECT * FROM {table}")).mappings().all()
+                _migrated_rows[table] = [dict(row) for row in rows]
+        engine.dispose()
         yield url
 
 
@@ -100,6 +109,12 @@ def empty_postgres(url: str) -> None:
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         connection.execute(text("DELETE FROM organisations WHERE nis_code IS NULL"))
+        for name in RESTORED_TABLES:
+            table = db.metadata.tables[name]
+            connection.execute(table.insert(), _migrated_rows[name])
+            connection.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f"(SELECT max(id) FROM {name}))"))
     engine.dispose()
 
 

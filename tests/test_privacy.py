@@ -95,7 +95,8 @@ def test_every_post_route_refuses_a_request_without_csrf_token(database_url):
     app = create_app(base_config(database_url, WTF_CSRF_ENABLED=True))
     client = app.test_client()
     values = {"slug": "vorming-1", "token": "x" * 32, "event_id": "1", "registration_id": "1",
-              "user_id": "1", "series_id": "1", "kind": "vorming"}
+              "user_id": "1", "series_id": "1", "kind": "vorming", "request_id": "1",
+              "part_id": "1", "key": "referrals"}
     checked = 0
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods:

@@ -23,7 +23,8 @@ from scheduler.services import registrations
 from tests.conftest import StaffLogin, base_config
 from tests.test_registrations import applicant, form_data
 
-SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1, "series_id": 1}
+SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1, "series_id": 1,
+                 "request_id": 1, "part_id": 1}
 
 
 def staff_endpoints(app) -> list[tuple[str, str, str]]:
@@ -34,6 +35,7 @@ def staff_endpoints(app) -> list[tuple[str, str, str]]:
         path = rule.rule
         for name, value in SAMPLE_VALUES.items():
             path = path.replace(f"<int:{name}>", str(value))
+        path = path.replace("<key>", "referrals")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             rules.append((rule.endpoint, method, path))
     return rules

@@ -24,6 +24,7 @@ from scheduler.models import (
     Theme,
 )
 from scheduler.services import audit, mail, registrations
+from scheduler.services import requests as training_requests
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,8 @@ def _active_registrations(event: Event) -> list[Registration]:
 def set_published(event: Event, published: bool, staff: StaffUser) -> None:
     """Publish a draft, or take an activity back to draft (then it leaves the public pages)."""
     event.status = EventStatus.published if published else EventStatus.draft
+    if published:
+        training_requests.notify_published(event)
     audit.record(staff, "event.publish" if published else "event.unpublish", "event", event.id,
                  event.title)
     db.session.commit()

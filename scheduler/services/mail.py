@@ -441,3 +441,24 @@ def failed_messages(limit: int = 20) -> list[OutboxMessage]:
         select(OutboxMessage).where(OutboxMessage.status == MailStatus.failed)
         .order_by(OutboxMessage.id.desc()).limit(limit)
     ))
+
+
+def queue_notice(kind: str, *, recipient: str, recipient_name: str, subject: str, lead: str,
+                 lines: tuple[str, ...] = (), link: str = "",
+                 training_request_id: int | None = None) -> OutboxMessage:
+    """A mail that is not about a registration (a training request, for one); caller commits."""
+    config = current_app.config
+    context = {
+        "recipient_name": clean_header(recipient_name, 100), "lead": lead, "lines": lines,
+        "link": link, "helpdesk_email": config["HELPDESK_EMAIL"],
+        "organisation_name": config["ORGANISATION_NAME"],
+    }
+    message = OutboxMessage(
+        kind=kind, training_request_id=training_request_id, recipient=recipient,
+        recipient_name=clean_header(recipient_name), subject=clean_header(subject, 250),
+        text_body=render_template("mail/notice.txt", **context),
+        html_body=render_template("mail/notice.html", **context),
+        message_id=make_msgid(domain=_sender_domain()), next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    return message

@@ -16,6 +16,7 @@ from scheduler.models import (
     Person,
     Registration,
     StaffUser,
+    TrainingRequest,
     utcnow,
 )
 from scheduler.services import audit
@@ -27,6 +28,7 @@ class PurgeReport:
     registrations: int
     messages: int
     people: int
+    requests: int = 0
 
 
 def _ended_before(cutoff: datetime):
@@ -43,7 +45,8 @@ def _ended_before(cutoff: datetime):
 
 
 def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) -> PurgeReport:
-    """Anonymise registrations ``months`` after their activity, with their mails and people.
+    """Anonymise registrations ``months`` after their activity, with their mails and people,
+    and training requests ``months`` after they came in.
 
     Idempotent: anonymised registrations are skipped. Logged in the audit log (counts only).
     """
@@ -55,15 +58,32 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
         select(Registration.email_normalised).where(Registration.id.in_(ids))))
     messages = db.session.scalar(
         select(func.count(OutboxMessage.id)).where(OutboxMessage.registration_id.in_(ids)))
-    report = PurgeReport(len(ids), messages, 0)
+    request_ids = db.session.scalars(select(TrainingRequest.id).where(
+        TrainingRequest.anonymised_at.is_(None), TrainingRequest.created_at < cutoff)).all()
     if dry_run:
         db.session.rollback()
-        return report
+        return PurgeReport(len(ids), messages, 0, len(request_ids))
     people = _anonymise(ids, emails, now)
+    _anonymise_requests(request_ids, now)
     audit.record(None, "privacy.purge", "registration", None,
-                 f"{len(ids)} inschrijvingen, {messages} mails, {people} personen")
+                 f"{len(ids)} inschrijvingen, {messages} mails, {people} personen, "
+                 f"{len(request_ids)} aanvragen")
     db.session.commit()
-    return PurgeReport(len(ids), messages, people)
+    return PurgeReport(len(ids), messages, people, len(request_ids))
+
+
+def _anonymise_requests(ids: list[int], now: datetime) -> None:
+    """Training requests keep the organisation, audience and chosen parts; the contact goes."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.training_request_id.in_(chunk)))
+        db.session.execute(
+            update(TrainingRequest).where(TrainingRequest.id.in_(chunk)).values(
+                contact_name="", email="", phone="", local_questions="", internal_notes="",
+                anonymised_at=now,
+            ).execution_options(synchronize_session=False)
+        )
 
 
 def _anonymise(ids: list[int], emails: set[str], now: datetime) -> int:

@@ -6,6 +6,7 @@ from scheduler.views.staff import (  # noqa: F401
     participants,
     privacy,
     reports,
+    requests,
 )
 from scheduler.views.staff.blueprint import bp
 
