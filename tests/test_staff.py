@@ -14,6 +14,7 @@ from scheduler.models import (
     AuditEntry,
     Event,
     EventStatus,
+    MailStatus,
     OutboxMessage,
     Registration,
     RegistrationStatus,
@@ -261,6 +262,19 @@ def test_approve_decline_and_promote(client, staff, make_event):
     assert second.status is RegistrationStatus.confirmed
     kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
     assert kinds[-3:] == ["declined", "promoted_pending", "approved"]
+
+
+def test_staff_see_which_mails_went_out_per_registration(client, staff, make_event):
+    event = make_event()
+    registration = registrations.register(event.id, applicant(1)).registration
+    failed = db.session.scalars(select(OutboxMessage)).one()
+    failed.status, failed.last_error = MailStatus.failed, "SMTPRecipientsRefused: 550"
+    db.session.commit()
+    staff.login()
+    page = client.get(f"/beheer/activiteiten/{event.id}/inschrijvingen").get_data(as_text=True)
+    assert f"Bevestiging: {event.title}: mislukt" in page
+    assert "SMTPRecipientsRefused: 550" in page
+    assert registration.id
 
 
 def test_a_registration_of_another_activity_is_404(client, staff, make_event):

@@ -288,7 +288,8 @@ class FolderTransport:
         name = email["Message-ID"].strip("<>").replace("@", "_") + ".eml"
         path = self.folder / name
         path.write_bytes(email.as_bytes())
-        log.warning("Mail to %s written to %s", email["To"], path)
+        # The address stays out of the log: logs are kept longer than personal data may be.
+        log.warning("Mail written to %s", path)
 
     def close(self) -> None:
         pass
@@ -462,3 +463,17 @@ def queue_notice(kind: str, *, recipient: str, recipient_name: str, subject: str
     )
     db.session.add(message)
     return message
+
+
+def delivery_by_registration(registration_ids: list[int]) -> dict[int, list[OutboxMessage]]:
+    """The mails of each registration in one query, for staff to see what went out or failed."""
+    found: dict[int, list[OutboxMessage]] = {}
+    if not registration_ids:
+        return found
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.registration_id.in_(registration_ids))
+        .order_by(OutboxMessage.id)
+    )
+    for message in messages:
+        found.setdefault(message.registration_id, []).append(message)
+    return found

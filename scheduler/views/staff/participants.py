@@ -12,7 +12,7 @@ from scheduler.extensions import db
 from scheduler.forms import ConfirmForm, StaffRegistrationForm
 from scheduler.htmx import is_htmx
 from scheduler.models import Event, Registration
-from scheduler.services import audit, registrations
+from scheduler.services import audit, mail, registrations
 from scheduler.services import events as event_service
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp
@@ -39,6 +39,7 @@ def participants(event_id: int):
         attendance=registrations.attendance_for(event),
         seats=event_service.seat_summaries([event])[event.id], action_form=ConfirmForm(),
         emails="; ".join(p.email for p in people if p.is_active),
+        mails=mail.delivery_by_registration([p.id for p in people]),
     )
 
 
