@@ -120,7 +120,29 @@ class AgendaFilterForm(FlaskForm):
         self.maand.choices = month_choices(today)
 
 
-class RegistrationForm(FlaskForm):
+def email_field(label: str = "E-mailadres") -> EmailField:
+    """The e-mail field of the public forms: required, bounded, plain, a real address."""
+    return EmailField(label, filters=[strip_whitespace], validators=[
+        InputRequired("Vul je e-mailadres in."), Length(max=254, message=TOO_LONG), PlainText(),
+        Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be."),
+    ], render_kw={"autocomplete": "email"})
+
+
+class PublicForm(FlaskForm):
+    """A form anyone can post; a field hidden from people turns away form-filling robots."""
+
+    website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
+                          render_kw={"autocomplete": "off", "tabindex": "-1"})
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.website is not None and self.website.data:
+            self.form_errors.append("Je formulier kon niet verwerkt worden. Probeer opnieuw.")
+            return False
+        return valid
+
+
+class RegistrationForm(PublicForm):
     """A person's registration for an activity or a series."""
 
     first_name = StringField(
@@ -139,18 +161,7 @@ class RegistrationForm(FlaskForm):
         ],
         render_kw={"autocomplete": "family-name"},
     )
-    email = EmailField(
-        "E-mailadres",
-        filters=[strip_whitespace],
-        validators=[
-            InputRequired("Vul je e-mailadres in."),
-            Length(max=254, message=TOO_LONG),
-            PlainText(),
-            Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be.",
-                  check_deliverability=False),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field()
     organisation = StringField(
         "Bestuur of organisatie",
         filters=[strip_whitespace],
@@ -180,17 +191,6 @@ class RegistrationForm(FlaskForm):
         "Ik geef toestemming om mijn gegevens te verwerken voor deze inschrijving.",
         validators=[InputRequired("Zonder je toestemming kunnen we je niet inschrijven.")],
     )
-    # Hidden from people; form-filling robots fill it in and are refused.
-    website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
-                          render_kw={"autocomplete": "off", "tabindex": "-1"})
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if self.website.data:
-            self.form_errors.append("Je inschrijving kon niet verwerkt worden. Probeer opnieuw.")
-            return False
-        return valid
-
     def applicant(self) -> Applicant:
         """The filled-in values as the registration service takes them."""
         return Applicant(
@@ -265,7 +265,23 @@ class StaffInviteForm(FlaskForm):
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
-class EventForm(FlaskForm):
+class PlanningForm(FlaskForm):
+    """Where an activity or series takes place and how many can come."""
+
+    venue = StringField("Locatie", filters=[strip_whitespace],
+                        validators=[Optional(), Length(max=200), PlainText()])
+    address = StringField("Adres", filters=[strip_whitespace],
+                          validators=[Optional(), Length(max=300), PlainText()])
+    municipality = StringField("Gemeente", filters=[strip_whitespace],
+                               validators=[Optional(), Length(max=200), PlainText()],
+                               render_kw={"list": "municipalities"})
+    capacity = IntegerField("Aantal plaatsen (leeg: onbeperkt)", validators=[
+        Optional(), NumberRange(min=0, max=100_000, message="Geef 0 of meer plaatsen.")])
+    max_per_organisation = IntegerField("Maximum per organisatie (leeg: geen)", validators=[
+        Optional(), NumberRange(min=1, max=1000, message="Geef minstens 1.")])
+
+
+class EventForm(PlanningForm):
     """An activity as staff plan it; times are Brussels wall-clock times."""
 
     kind = SelectField("Soort", choices=choices(
@@ -284,20 +300,9 @@ class EventForm(FlaskForm):
     start_time = TimeField("Van", validators=[InputRequired("Kies een beginuur.")])
     end_time = TimeField("Tot", validators=[InputRequired("Kies een einduur.")])
     end_day = DateField("Einddatum (als het meer dan één dag duurt)", validators=[Optional()])
-    venue = StringField("Locatie", filters=[strip_whitespace],
-                        validators=[Optional(), Length(max=200), PlainText()])
-    address = StringField("Adres", filters=[strip_whitespace],
-                          validators=[Optional(), Length(max=300), PlainText()])
-    municipality = StringField("Gemeente", filters=[strip_whitespace],
-                               validators=[Optional(), Length(max=200), PlainText()],
-                               render_kw={"list": "municipalities"})
     online_url = URLField("Link om online deel te nemen", filters=[strip_whitespace],
                           validators=[Optional(), Length(max=500),
                                       URL(message="Geen geldige link.")])
-    capacity = IntegerField("Aantal plaatsen (leeg: onbeperkt)", validators=[
-        Optional(), NumberRange(min=0, max=100_000, message="Geef 0 of meer plaatsen.")])
-    max_per_organisation = IntegerField("Maximum per organisatie (leeg: geen)", validators=[
-        Optional(), NumberRange(min=1, max=1000, message="Geef minstens 1.")])
     is_moderated = BooleanField("Inschrijvingen eerst goedkeuren")
     audience = SelectField("Voor wie", choices=choices(
         *((audience.value, label) for audience, label in labels.AUDIENCE.items())))
@@ -390,9 +395,6 @@ class StaffRegistrationForm(RegistrationForm):
     consent = None
     website = None
 
-    def validate(self, extra_validators=None) -> bool:
-        return FlaskForm.validate(self, extra_validators)
-
 
 class ReachForm(FlaskForm):
     """The period and kind of the reach report."""
@@ -406,7 +408,7 @@ class ReachForm(FlaskForm):
         ("", "Alle soorten"), *((slug, labels.KIND[kind]) for slug, kind in KIND_SLUGS.items())))
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(PlanningForm):
     """A series and all its sessions in one go: several dates, or a weekly pattern."""
 
     kind = SelectField("Soort", default="intervision", choices=choices(
@@ -427,17 +429,6 @@ class SeriesForm(FlaskForm):
                          validators=[Optional(), NumberRange(min=1, max=52)])
     start_time = TimeField("Van", validators=[InputRequired("Kies een beginuur.")])
     end_time = TimeField("Tot", validators=[InputRequired("Kies een einduur.")])
-    venue = StringField("Locatie", filters=[strip_whitespace],
-                        validators=[Optional(), Length(max=200), PlainText()])
-    address = StringField("Adres", filters=[strip_whitespace],
-                          validators=[Optional(), Length(max=300), PlainText()])
-    municipality = StringField("Gemeente", filters=[strip_whitespace],
-                               validators=[Optional(), Length(max=200), PlainText()],
-                               render_kw={"list": "municipalities"})
-    capacity = IntegerField("Aantal plaatsen (leeg: onbeperkt)", validators=[
-        Optional(), NumberRange(min=0, max=100_000, message="Geef 0 of meer plaatsen.")])
-    max_per_organisation = IntegerField("Maximum per organisatie (leeg: geen)", validators=[
-        Optional(), NumberRange(min=1, max=1000, message="Geef minstens 1.")])
     is_moderated = BooleanField("Inschrijvingen eerst goedkeuren", default=True)
 
     def session_dates(self) -> list[date]:
@@ -498,7 +489,7 @@ class PrivacyLookupForm(FlaskForm):
         InputRequired("Vul een e-mailadres in."), Length(max=254), PlainText()])
 
 
-class TrainingRequestForm(FlaskForm):
+class TrainingRequestForm(PublicForm):
     """A local government asks for the training on site."""
 
     organisation = StringField("Gemeente of OCMW", filters=[strip_whitespace], validators=[
@@ -507,10 +498,7 @@ class TrainingRequestForm(FlaskForm):
     contact_name = StringField("Contactpersoon", filters=[strip_whitespace], validators=[
         InputRequired("Vul de naam van de contactpersoon in."),
         Length(max=200, message=TOO_LONG), PlainText()], render_kw={"autocomplete": "name"})
-    email = EmailField("E-mailadres", filters=[strip_whitespace], validators=[
-        InputRequired("Vul je e-mailadres in."), Length(max=254, message=TOO_LONG), PlainText(),
-        Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be.")],
-        render_kw={"autocomplete": "email"})
+    email = email_field()
     phone = StringField("Telefoon (niet verplicht)", filters=[strip_whitespace], validators=[
         Optional(), Length(max=40, message=TOO_LONG),
         Regexp(r"^[0-9+ ()./-]{6,40}$", message="Alleen cijfers, spaties en + . / - ( )."),
@@ -531,19 +519,9 @@ class TrainingRequestForm(FlaskForm):
     consent = BooleanField(
         "Ik geef toestemming om deze gegevens te verwerken om de vorming te organiseren.",
         validators=[InputRequired("Zonder je toestemming kunnen we de aanvraag niet verwerken.")])
-    website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
-                          render_kw={"autocomplete": "off", "tabindex": "-1"})
-
     def __init__(self, *args, parts=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.parts.choices = choices(*((str(part.id), part.title) for part in parts))
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if self.website.data:
-            self.form_errors.append("Je aanvraag kon niet verwerkt worden. Probeer opnieuw.")
-            return False
-        return valid
 
     def data_for_service(self) -> "RequestData":
         return RequestData(

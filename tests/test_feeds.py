@@ -176,6 +176,7 @@ def test_theme_and_series_feeds(client, make_event, make_theme, make_series):
 @pytest.mark.parametrize(
     "path", ["/thema/bestaat-niet.ics", "/reeks/bestaat-niet.ics", "/agenda/feest.ics",
              "/activiteiten/bestaat-niet.ics", "/agenda.ics?soort=feest",
+             "/agenda.ics?thema=%00", "/agenda.ics?thema=Hoofd+Letters",
              "/mijn/onbekendetokenvanlengte32xxxxx.ics"],
 )
 def test_unknown_feeds_are_404(client, path):
@@ -251,7 +252,8 @@ def test_public_feeds_hold_no_personal_data(client, make_event):
 
 def personal_feed(client, registration_location: str) -> str:
     page = client.get(registration_location).get_data(as_text=True)
-    start = page.index('id="personal-feed-url" type="url" value="') + 41
+    marker = 'id="personal-feed-url" type="text" value="'
+    start = page.index(marker) + len(marker)
     return page[start:page.index('"', start)].removeprefix("https://agenda.example.org")
 
 

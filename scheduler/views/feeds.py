@@ -1,6 +1,7 @@
 """Blueprint "feeds": the .ics endpoints that calendar programs poll, and the subscribe page."""
 
 import gzip
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from scheduler.services import calendar, feeds
 from scheduler.services import events as event_service
 
 bp = Blueprint("feeds", __name__)
+THEME_SLUG = re.compile(r"[a-z0-9-]{1,80}")
 _bodies = feeds.BodyCache()
 
 
@@ -87,7 +89,7 @@ def agenda():
     themes = sorted(set(request.args.getlist("thema")))
     if len(themes) > 20 or any(kind not in KIND_SLUGS for kind in kinds):
         abort(404)
-    if any(len(slug) > 80 for slug in themes):
+    if not all(THEME_SLUG.fullmatch(slug) for slug in themes):
         abort(404)
     selection = feeds.Selection(
         kinds=tuple(KIND_SLUGS[kind] for kind in kinds), theme_slugs=tuple(themes)
@@ -158,10 +160,12 @@ def personal(token: str):
 @bp.get("/abonneren")
 def subscribe():
     """How to subscribe to the agenda in Outlook, Google Calendar or Apple Calendar."""
-    form = SubscribeForm(request.args, themes=event_service.list_themes())
+    known_themes = event_service.list_themes()
+    form = SubscribeForm(request.args, themes=known_themes)
     form.validate()
     kinds = [kind for kind in form.soort.data or [] if kind in KIND_SLUGS]
-    themes = list(form.thema.data or [])
+    slugs = {theme.slug for theme in known_themes}
+    themes = [slug for slug in form.thema.data or [] if slug in slugs]
     feed_url = public_url("feeds.agenda", soort=kinds, thema=themes)
     response = page_or_partial(
         "feeds/subscribe.html",

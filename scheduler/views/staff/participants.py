@@ -1,9 +1,6 @@
 """Staff pages for the people of one activity: decide, promote, add, attendance, export."""
 
-import csv
-import io
-
-from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from scheduler import labels
@@ -16,6 +13,7 @@ from scheduler.services import audit, mail, registrations
 from scheduler.services import events as event_service
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp
+from scheduler.views.staff.exports import csv_download
 
 
 def _load(event_id: int, registration_id: int) -> tuple[Event, Registration]:
@@ -116,28 +114,17 @@ def participants_csv(event_id: int) -> Response:
     event = db.get_or_404(Event, event_id)
     people = registrations.list_for_event(event)
     attendance = registrations.attendance_for(event)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Voornaam", "Naam", "E-mail", "Organisatie", "Rol", "Functie", "Status",
-                     "Opmerkingen", "Aanwezig", "Ingeschreven op"])
+    header = ["Voornaam", "Naam", "E-mail", "Organisatie", "Rol", "Functie", "Status",
+              "Opmerkingen", "Aanwezig", "Ingeschreven op"]
+    rows = []
     for person in people:
         present = attendance.get(person.id)
-        writer.writerow([
-            _cell(person.first_name), _cell(person.last_name), _cell(person.email),
-            _cell(person.organisation_name), labels.ROLE[person.role], _cell(person.function),
-            labels.REGISTRATION_STATUS[person.status], _cell(person.remarks),
-            "" if present is None else ("ja" if present else "nee"),
+        rows.append([
+            person.first_name, person.last_name, person.email, person.organisation_name,
+            labels.ROLE[person.role], person.function, labels.REGISTRATION_STATUS[person.status],
+            person.remarks, "" if present is None else ("ja" if present else "nee"),
             person.created_at.strftime("%Y-%m-%d %H:%M"),
         ])
     audit.record(current_user, "registration.export", "event", event.id, f"{len(people)} rijen")
     db.session.commit()
-    response = make_response("\ufeff" + buffer.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    filename = f"{event.slug}-inschrijvingen.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _cell(value: str) -> str:
-    """Keep Excel from reading a name as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return csv_download(header, rows, f"{event.slug}-inschrijvingen.csv")

@@ -1,10 +1,8 @@
 """Staff overview pages: the dashboard, the reach report and the audit log."""
 
-import csv
-import io
 from datetime import date, time, timedelta
 
-from flask import abort, make_response, render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user
 
 from scheduler.dates import brussels_to_utc, local
@@ -14,6 +12,7 @@ from scheduler.models import utcnow
 from scheduler.services import audit, mail, reach, registrations
 from scheduler.services import events as event_service
 from scheduler.views.staff.blueprint import bp
+from scheduler.views.staff.exports import csv_download
 
 
 @bp.get("/")
@@ -57,22 +56,18 @@ def reach_csv():
         abort(400)
     _first, _last, start, end = _reach_period(form)
     report = reach.reach(start, end, KIND_SLUGS.get(form.soort.data or ""))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["NIS-code", "Gemeente", "Provincie", "Ingeschreven", "Aanwezig"])
-    for row in report.rows:
-        organisation = row.organisation
-        writer.writerow([organisation.nis_code, organisation.name,
-                         organisation.province or "Brussel", row.registered, row.attended])
-    for organisation in report.not_reached:
-        writer.writerow([organisation.nis_code, organisation.name,
-                         organisation.province or "Brussel", 0, 0])
+    rows = [
+        [row.organisation.nis_code, row.organisation.name, row.organisation.province or "Brussel",
+         row.registered, row.attended]
+        for row in report.rows
+    ] + [
+        [organisation.nis_code, organisation.name, organisation.province or "Brussel", 0, 0]
+        for organisation in report.not_reached
+    ]
     audit.record(current_user, "reach.export", "report", None, request.query_string.decode()[:200])
     db.session.commit()
-    response = make_response("\ufeff" + buffer.getvalue())
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = 'attachment; filename="bereik.csv"'
-    return response
+    return csv_download(["NIS-code", "Gemeente", "Provincie", "Ingeschreven", "Aanwezig"], rows,
+                        "bereik.csv")
 
 
 @bp.get("/logboek")
