@@ -284,3 +284,10 @@ def test_archive_lists_past_activities(client, make_event):
     page = client.get("/archief").get_data(as_text=True)
     assert "Vorige vorming" in page and "Volgende vorming" not in page
     assert "Afgelopen" in page
+
+
+def test_reading_the_agenda_sets_no_cookie(client, make_event):
+    event = make_event()
+    for path in ("/", f"/activiteiten/{event.slug}.ics", "/archief", "/abonneren"):
+        response = client.get(path)
+        assert "Set-Cookie" not in response.headers, path
