@@ -285,13 +285,7 @@ def _schedule_of(event: Event) -> tuple:
 
 
 def _active_registrations(event: Event) -> list[Registration]:
-    column, value = (
-        (Registration.series_id, event.series_id) if event.series_id
-        else (Registration.event_id, event.id)
-    )
-    return list(db.session.scalars(
-        select(Registration).where(column == value, Registration.status.in_(ACTIVE_STATUSES))
-    ))
+    return [person for person in registrations.list_for_event(event) if person.is_active]
 
 
 def set_published(event: Event, published: bool, staff: StaffUser) -> None:

@@ -155,15 +155,9 @@ def cancel_registration(token: str, now: datetime | None = None) -> tuple[Regist
     if registration.event is not None and registration.event.has_started(now):
         db.session.rollback()
         raise RegistrationClosedError("Deze activiteit is al begonnen; annuleren kan niet meer.")
-    registration.status = RegistrationStatus.cancelled
     registration.cancelled_at = now
-    registration.waiting_reason = None
-    db.session.flush()
-    promoted = _fill_free_places(target)
-    mail.queue("cancelled_by_person", registration)
-    for person in promoted:
-        confirmed = person.status is RegistrationStatus.confirmed
-        mail.queue("promoted" if confirmed else "promoted_pending", person)
+    promoted = _release_place(registration, RegistrationStatus.cancelled, target,
+                              "cancelled_by_person")
     db.session.commit()
     return registration, promoted
 
@@ -305,6 +299,20 @@ def _organisation_is_full(
     return held >= limit
 
 
+def _release_place(registration: Registration, status: RegistrationStatus,
+                   target: Event | Series, mail_kind: str) -> list[Registration]:
+    """End a registration, hand its place to the waiting list and mail everyone concerned."""
+    registration.status = status
+    registration.waiting_reason = None
+    db.session.flush()
+    promoted = _fill_free_places(target)
+    mail.queue(mail_kind, registration)
+    for person in promoted:
+        confirmed = person.status is RegistrationStatus.confirmed
+        mail.queue("promoted" if confirmed else "promoted_pending", person)
+    return promoted
+
+
 def _fill_free_places(target: Event | Series) -> list[Registration]:
     """Give free places to the waiting list in order, skipping organisations at their maximum."""
     free = _capacity(target) - _seats_taken(target)
@@ -390,14 +398,7 @@ def decline(registration: Registration, event_id: int, staff: StaffUser) -> list
     if not registration.is_active:
         db.session.rollback()
         raise SchedulerError("Deze inschrijving is niet meer actief.")
-    registration.status = RegistrationStatus.declined
-    registration.waiting_reason = None
-    db.session.flush()
-    promoted = _fill_free_places(target)
-    mail.queue("declined", registration)
-    for person in promoted:
-        confirmed = person.status is RegistrationStatus.confirmed
-        mail.queue("promoted" if confirmed else "promoted_pending", person)
+    promoted = _release_place(registration, RegistrationStatus.declined, target, "declined")
     audit.record(staff, "registration.decline", "registration", registration.id,
                  registration.email)
     db.session.commit()
