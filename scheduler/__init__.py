@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_pages(app)
     app.after_request(_set_security_headers)
+    _install_response_cache(app)
 
     from scheduler.cli import register_commands
 
@@ -94,6 +95,24 @@ def _init_extensions(app: Flask) -> None:
             from scheduler.extensions import configure_sqlite
 
             configure_sqlite(db.engine)
+
+
+def _install_response_cache(app: Flask) -> None:
+    from scheduler.models import utcnow
+    from scheduler.response_cache import DataVersion, ResponseCache
+
+    with app.app_context():
+        engine = db.engine
+    app.wsgi_app = ResponseCache(
+        app.wsgi_app,
+        DataVersion(engine),
+        clock=utcnow,
+        size=app.config["RESPONSE_CACHE_SIZE"],
+        personal_cookies=(
+            app.config["SESSION_COOKIE_NAME"],
+            app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+        ),
+    )
 
 
 def _register_blueprints(app: Flask) -> None:

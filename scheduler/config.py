@@ -22,7 +22,9 @@ ENVIRONMENT_SETTINGS = (
     "RATELIMIT_STORAGE_URI",
     "REGISTRATION_RATE_LIMIT",
     "LOGIN_RATE_LIMIT",
+    "RESPONSE_CACHE_SIZE",
 )
+INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE")
 
 
 class Defaults:
@@ -40,6 +42,8 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "nl_BE"
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     AGENDA_PAGE_SIZE = 20
+    # Public responses kept in memory per process while the data is unchanged; 0 turns it off.
+    RESPONSE_CACHE_SIZE = 256
     # Feeds keep activities (cancelled ones too) until this many months after they ended.
     FEED_HISTORY_MONTHS = 12
     # What feeds ask calendar programs (REFRESH-INTERVAL) and caches (max-age) to respect.
@@ -75,7 +79,7 @@ def read_environment(config: dict) -> None:
         value = os.environ.get(name)
         if value is None:
             continue
-        if name == "MAIL_PORT":
+        if name in INTEGER_SETTINGS:
             config[name] = int(value)
         elif name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
             config[name] = value.strip().lower() in ("1", "true", "yes", "on")

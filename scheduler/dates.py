@@ -34,6 +34,12 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, brussels_to_utc(date(next_year, next_month, 1), time())
 
 
+def next_month_start(now: datetime) -> datetime:
+    """The first instant of the Brussels month after the one ``now`` falls in."""
+    today = local(now)
+    return month_bounds(today.year, today.month)[1]
+
+
 @lru_cache(maxsize=8192)
 def format_day(moment: datetime) -> str:
     """E.g. 'dinsdag 12 januari 2027'."""

@@ -240,6 +240,12 @@ class Event(db.Model):
     def has_started(self, now: datetime) -> bool:
         return self.starts_at <= now
 
+    def next_change(self, now: datetime) -> datetime | None:
+        """The first moment after ``now`` at which the clock alone changes how it is shown."""
+        moments = (self.registration_opens_at, self.registration_closes_at, self.starts_at,
+                   self.ends_at)
+        return min((moment for moment in moments if moment and moment > now), default=None)
+
     def registration_window_state(self, now: datetime) -> str:
         """'not_yet', 'open' or 'closed' from the status, the window and the start time."""
         if self.status is not EventStatus.published or self.has_started(now):

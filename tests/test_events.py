@@ -24,7 +24,8 @@ def test_upcoming_lists_published_and_cancelled_soonest_first(make_event):
     make_event(starts_at=now + timedelta(days=3), status=EventStatus.draft)
     make_event(starts_at=now - timedelta(days=3))
 
-    events, has_more = event_service.list_upcoming_events(AgendaFilters(), now)
+    agenda = event_service.list_upcoming_events(AgendaFilters(), now)
+    events, has_more = agenda.events, agenda.has_more
 
     assert [e.id for e in events] == [sooner.id, cancelled.id, later.id]
     assert has_more is False
@@ -33,16 +34,18 @@ def test_upcoming_lists_published_and_cancelled_soonest_first(make_event):
 def test_an_activity_under_way_is_still_upcoming(make_event):
     now = utcnow()
     running = make_event(starts_at=now - timedelta(hours=1))
-    events, _ = event_service.list_upcoming_events(AgendaFilters(), now)
+    events = event_service.list_upcoming_events(AgendaFilters(), now).events
     assert [e.id for e in events] == [running.id]
 
 
 def test_upcoming_pages_without_losing_or_repeating(make_event):
     now = utcnow()
     made = [make_event(starts_at=now + timedelta(days=day)) for day in range(1, 6)]
-    first, more = event_service.list_upcoming_events(AgendaFilters(), now, page=1, page_size=2)
-    second, _ = event_service.list_upcoming_events(AgendaFilters(), now, page=2, page_size=2)
-    third, last_more = event_service.list_upcoming_events(AgendaFilters(), now, page=3, page_size=2)
+    first_page = event_service.list_upcoming_events(AgendaFilters(), now, page=1, page_size=2)
+    first, more = first_page.events, first_page.has_more
+    second = event_service.list_upcoming_events(AgendaFilters(), now, page=2, page_size=2).events
+    third_page = event_service.list_upcoming_events(AgendaFilters(), now, page=3, page_size=2)
+    third, last_more = third_page.events, third_page.has_more
     assert more and not last_more
     assert [e.id for e in first + second + third] == [e.id for e in made]
 
@@ -56,7 +59,7 @@ def test_filter_on_kind_theme_and_province(make_event, make_theme, municipality)
     now = utcnow()
 
     def ids(**filters):
-        events, _ = event_service.list_upcoming_events(AgendaFilters(**filters), now)
+        events = event_service.list_upcoming_events(AgendaFilters(**filters), now).events
         return [e.id for e in events]
 
     assert ids(kind=EventKind.visit) == [visit.id]
@@ -74,8 +77,8 @@ def test_month_filter_uses_brussels_midnight(make_event):
     march = make_event(starts_at=end_of_march)
     now = datetime(2031, 1, 1, tzinfo=UTC)
 
-    in_april, _ = event_service.list_upcoming_events(AgendaFilters(month=(2031, 4)), now)
-    in_march, _ = event_service.list_upcoming_events(AgendaFilters(month=(2031, 3)), now)
+    in_april = event_service.list_upcoming_events(AgendaFilters(month=(2031, 4)), now).events
+    in_march = event_service.list_upcoming_events(AgendaFilters(month=(2031, 3)), now).events
 
     assert [e.id for e in in_april] == [april.id]
     assert [e.id for e in in_march] == [march.id]
@@ -95,7 +98,7 @@ def test_past_events_most_recent_first(make_event):
     recent = make_event(starts_at=now - timedelta(days=6))
     make_event(starts_at=now + timedelta(days=6))
     make_event(starts_at=now - timedelta(days=3), status=EventStatus.draft)
-    events, _ = event_service.list_past_events(now)
+    events = event_service.list_past_events(now).events
     assert [e.id for e in events] == [recent.id, old.id]
 
 

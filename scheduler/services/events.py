@@ -70,6 +70,26 @@ class Availability:
     label: str
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of activities, and the first activity of the page after it, if any."""
+
+    events: list[Event]
+    following: Event | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.following is not None
+
+    def changes_at(self, now: datetime) -> datetime | None:
+        """When the clock alone changes this page: an activity opens, closes, starts or ends.
+
+        The following activity counts too: when it ends, the page may lose its 'more' link.
+        """
+        rows = [*self.events, *([self.following] if self.following else [])]
+        return min(filter(None, (event.next_change(now) for event in rows)), default=None)
+
+
 def _public_events() -> Select:
     return select(Event).where(Event.status != EventStatus.draft).options(
         joinedload(Event.municipality),
@@ -80,11 +100,8 @@ def _public_events() -> Select:
 
 def list_upcoming_events(
     filters: AgendaFilters, now: datetime, page: int = 1, page_size: int = 20
-) -> tuple[list[Event], bool]:
-    """Published and cancelled activities that have not ended, soonest first.
-
-    Returns one page and whether another page follows.
-    """
+) -> Page:
+    """One page of the published and cancelled activities that have not ended, soonest first."""
     query = _public_events().where(Event.ends_at > now)
     if filters.kind:
         query = query.where(Event.kind == filters.kind)
@@ -103,7 +120,7 @@ def list_upcoming_events(
     return _page(query, page, page_size)
 
 
-def list_past_events(now: datetime, page: int = 1, page_size: int = 20) -> tuple[list[Event], bool]:
+def list_past_events(now: datetime, page: int = 1, page_size: int = 20) -> Page:
     """Activities that have ended, most recent first, one page at a time."""
     query = _public_events().where(Event.ends_at <= now).order_by(
         Event.starts_at.desc(), Event.id.desc()
@@ -111,12 +128,12 @@ def list_past_events(now: datetime, page: int = 1, page_size: int = 20) -> tuple
     return _page(query, page, page_size)
 
 
-def _page(query: Select, page: int, page_size: int) -> tuple[list[Event], bool]:
+def _page(query: Select, page: int, page_size: int) -> Page:
     # One row more than the page tells whether a next page exists without a COUNT query.
     rows = list(
         db.session.scalars(query.offset((page - 1) * page_size).limit(page_size + 1)).unique()
     )
-    return rows[:page_size], len(rows) > page_size
+    return Page(rows[:page_size], rows[page_size] if len(rows) > page_size else None)
 
 
 def get_public_event(slug: str) -> Event | None:

@@ -6,6 +6,7 @@ from scheduler import dates
 from scheduler.forms import KIND_SLUGS, AgendaFilterForm, RegistrationForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.models import Event, utcnow
+from scheduler.response_cache import share_until
 from scheduler.services import events as event_service
 from scheduler.services.organisations import municipality_names
 
@@ -44,7 +45,7 @@ def index():
     filters = _read_filters(form)
     page = form.pagina.data or 1
     page_size = current_app.config["AGENDA_PAGE_SIZE"]
-    events, has_more = event_service.list_upcoming_events(filters, now, page, page_size)
+    agenda = event_service.list_upcoming_events(filters, now, page, page_size)
     filter_args = {
         name: form[name].data
         for name in ("soort", "thema", "provincie", "maand")
@@ -55,13 +56,17 @@ def index():
         "events/_agenda.html",
         status=status,
         form=form,
-        events=events,
-        seats=event_service.seat_summaries(events),
+        events=agenda.events,
+        seats=event_service.seat_summaries(agenda.events),
         now=now,
         page=page,
-        has_more=has_more,
+        has_more=agenda.has_more,
         filter_args=filter_args,
     )
+    if status == 200 and page == 1:
+        # Later pages also shift when an activity on an earlier page ends; they are not kept.
+        changes = [dates.next_month_start(now), agenda.changes_at(now)]
+        share_until(request.environ, min(filter(None, changes)))
     canonical = url_for("events.index", **filter_args, **({"pagina": page} if page > 1 else {}))
     return with_pushed_url(response, canonical)
 
@@ -74,15 +79,15 @@ def archive():
     if page < 1 or page > 10_000:
         abort(404)
     page_size = current_app.config["AGENDA_PAGE_SIZE"]
-    events, has_more = event_service.list_past_events(now, page, page_size)
+    archive = event_service.list_past_events(now, page, page_size)
     return page_or_partial(
         "events/archive.html",
         "events/_archive_list.html",
-        events=events,
-        seats=event_service.seat_summaries(events),
+        events=archive.events,
+        seats=event_service.seat_summaries(archive.events),
         now=now,
         page=page,
-        has_more=has_more,
+        has_more=archive.has_more,
     )
 
 

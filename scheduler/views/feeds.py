@@ -8,12 +8,13 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, request, url_for
 from werkzeug.http import is_resource_modified
 
-from scheduler import labels
+from scheduler import dates, labels
 from scheduler.extensions import db
 from scheduler.forms import KIND_SLUGS, SubscribeForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.links import public_url
 from scheduler.models import Event, Series, Theme, utcnow
+from scheduler.response_cache import share_until
 from scheduler.services import calendar, feeds
 from scheduler.services import events as event_service
 
@@ -60,6 +61,8 @@ def _serve(
         response.cache_control.public = True
     if filename:
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # A feed changes with the data, and with the clock only when its history window moves.
+    share_until(request.environ, dates.next_month_start(utcnow()))
     return response
 
 

@@ -59,8 +59,9 @@ def offering():
     """What the programme offers, its next activities, the helpdesk, and where else to go."""
     now = utcnow()
     upcoming = {
-        kind.value: event_service.list_upcoming_events(event_service.AgendaFilters(kind=kind), now,
-                                                 page_size=3)[0]
+        kind.value: event_service.list_upcoming_events(
+            event_service.AgendaFilters(kind=kind), now, page_size=3
+        ).events
         for kind in (EventKind.training, EventKind.visit, EventKind.intervision)
     }
     referrals = request_service.get_block("referrals")
