@@ -239,12 +239,17 @@ def measure(scale: int, url: str, args) -> tuple[list, dict]:
 
 
 def warm_up(port: int, url: str, headers: dict, args) -> None:
-    """Fill every worker's caches first, then wait until the last warm-up request is done.
+    """Load the row until its rate settles, so that every worker has built what it keeps.
 
-    Without this a short run measures the first builds (a 5,000-activity feed takes seconds
-    to serialise the first time) and the next row inherits workers that are still busy.
+    Without this a run measures first builds (a 5,000-activity feed takes seconds to serialise
+    the first time in each worker) and the next row inherits workers that are still busy.
     """
-    wrk(url, 1, args.connections, headers)
+    previous = 0.0
+    for _ in range(15):
+        rate = wrk(url, 1, args.connections, headers).requests_per_second
+        if previous and abs(rate - previous) <= 0.15 * previous:
+            break
+        previous = rate
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         started = time.monotonic()

@@ -358,6 +358,23 @@ class MailStatus(enum.Enum):
     failed = "failed"
 
 
+class CalendarText(db.Model):
+    """The VEVENT of an activity as the public feeds show it, serialised once for every process.
+
+    Serialising is most of what a feed costs; a process that starts, or meets an activity
+    another process has already serialised, reads these bytes instead of building them again.
+    ``digest`` covers everything the bytes are made of, so a stale text is never used.
+    """
+
+    __tablename__ = "calendar_texts"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+
+
 class OutboxMessage(db.Model):
     """A mail waiting to be sent, or the record of one that was sent or given up on.
 

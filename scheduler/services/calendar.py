@@ -1,5 +1,6 @@
 """iCalendar documents built with icalendar from activities; pure functions, no request access."""
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,11 +22,19 @@ FORMAT_VERSION = "1"
 
 @dataclass(frozen=True)
 class Entry:
-    """One activity as it appears in a feed, with what a personal feed adds to it."""
+    """One activity as it appears in a feed, with what a personal feed adds to it.
+
+    ``stored`` is the (digest, text) serialised earlier by any process, when there is one.
+    """
 
     event: Event
     status: str | None = None
     summary_prefix: str = ""
+    stored: tuple[str, str] | None = None
+
+
+# Told about every VEVENT serialised afresh: the entry, its digest and its bytes.
+Serialised = Callable[[Entry, str, bytes], None]
 
 
 def brussels_timezone() -> Timezone:
@@ -57,6 +66,7 @@ def build_calendar(
     event_url: Callable[[Event], str],
     refresh: timedelta = timedelta(hours=1),
     method: str = "PUBLISH",
+    on_serialised: Serialised | None = None,
 ) -> bytes:
     """A whole VCALENDAR with one VEVENT per entry, ready to serve as text/calendar."""
     calendar = Calendar()
@@ -70,7 +80,7 @@ def build_calendar(
     calendar.add("x-published-ttl", refresh)
     calendar.add_component(brussels_timezone())
     head, tail = calendar.to_ical().rsplit(b"END:VCALENDAR", 1)
-    events = (_event_bytes(entry, event_url(entry.event)) for entry in entries)
+    events = (_event_bytes(entry, event_url(entry.event), on_serialised) for entry in entries)
     return b"".join((head, *events, b"END:VCALENDAR", tail))
 
 
@@ -80,16 +90,22 @@ _serialised: OrderedDict[tuple, bytes] = OrderedDict()
 SERIALISED_LIMIT = 20_000
 
 
-def _event_bytes(entry: Entry, url: str) -> bytes:
+def _event_bytes(entry: Entry, url: str, on_serialised: Serialised | None) -> bytes:
     event = entry.event
     key = (
-        event.uid, event.sequence, event.updated_at, entry.status, entry.summary_prefix, url,
-        tuple(theme.name for theme in event.themes),
+        FORMAT_VERSION, event.uid, event.sequence, event.updated_at.isoformat(), entry.status,
+        entry.summary_prefix, url, tuple(theme.name for theme in event.themes),
         event.municipality.name if event.municipality else None,
     )
     body = _serialised.get(key)
     if body is None:
-        body = event_component(entry, url).to_ical()
+        digest = hashlib.sha256(repr(key).encode()).hexdigest()
+        if entry.stored is not None and entry.stored[0] == digest:
+            body = entry.stored[1].encode()
+        else:
+            body = event_component(entry, url).to_ical()
+            if on_serialised is not None:
+                on_serialised(entry, digest, body)
         _serialised[key] = body
         if len(_serialised) > SERIALISED_LIMIT:
             _serialised.popitem(last=False)

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exc, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from scheduler import dates
-from scheduler.extensions import db
+from scheduler.extensions import begin_write_transaction, db
 from scheduler.models import (
     ACTIVE_STATUSES,
+    CalendarText,
     Event,
     EventKind,
     EventStatus,
@@ -85,12 +87,41 @@ def feed_version(selection: Selection, key: str, since: datetime) -> Version:
 
 
 def feed_entries(selection: Selection, since: datetime) -> list[Entry]:
-    """The activities of a public feed, soonest first, with themes and place loaded."""
-    query = _filter(select(Event), selection, since).options(
-        joinedload(Event.themes), joinedload(Event.municipality)
+    """The activities of a public feed, soonest first, with themes, place and stored VEVENT."""
+    query = (
+        _filter(select(Event, CalendarText.digest, CalendarText.body), selection, since)
+        .outerjoin(CalendarText, CalendarText.event_id == Event.id)
+        .options(joinedload(Event.themes), joinedload(Event.municipality))
     )
-    events = db.session.scalars(query.order_by(Event.starts_at, Event.id)).unique()
-    return [Entry(event) for event in events]
+    rows = db.session.execute(query.order_by(Event.starts_at, Event.id)).unique()
+    return [
+        Entry(event, stored=(digest, body) if digest else None) for event, digest, body in rows
+    ]
+
+
+def store_serialised(serialised: list[tuple[int, str, str]]) -> None:
+    """Keep freshly serialised VEVENTs (event id, digest, text) for every process.
+
+    Ends the caller's read transaction. Only a cache: when the write cannot be done now
+    (the database is busy or an activity was deleted meanwhile), nothing is lost.
+    """
+    if not serialised:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"event_id": event_id, "digest": digest, "body": body}
+            for event_id, digest, body in serialised]
+    statement = insert(CalendarText)
+    statement = statement.on_conflict_do_update(
+        index_elements=["event_id"],
+        set_={"digest": statement.excluded.digest, "body": statement.excluded.body},
+    )
+    try:
+        begin_write_transaction()
+        db.session.execute(statement, rows)
+        db.session.commit()
+    except exc.SQLAlchemyError:
+        db.session.rollback()
 
 
 def event_version(event: Event) -> Version:

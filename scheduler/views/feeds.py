@@ -5,7 +5,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, request, url_for
 from werkzeug.http import is_resource_modified
 
 from scheduler import dates, labels
@@ -24,7 +24,15 @@ _bodies = feeds.BodyCache()
 
 
 def _event_url(event: Event) -> str:
-    return public_url("events.detail", slug=event.slug)
+    # Building a URL per activity was a quarter of a feed's cost; a slug needs no quoting.
+    return _event_url_prefix() + event.slug
+
+
+def _event_url_prefix() -> str:
+    prefix = g.get("event_url_prefix")
+    if prefix is None:
+        prefix = g.event_url_prefix = public_url("events.detail", slug="-").removesuffix("-")
+    return prefix
 
 
 def _since():
@@ -71,12 +79,18 @@ def _public_feed(selection: feeds.Selection, key: str, name: str) -> Response:
     version = feeds.feed_version(selection, key, since)
 
     def build() -> bytes:
-        return calendar.build_calendar(
+        fresh: list[tuple[int, str, str]] = []
+        body = calendar.build_calendar(
             feeds.feed_entries(selection, since),
             name=name,
             event_url=_event_url,
             refresh=timedelta(minutes=current_app.config["FEED_REFRESH_MINUTES"]),
+            on_serialised=lambda entry, digest, text: fresh.append(
+                (entry.event.id, digest, text.decode())
+            ),
         )
+        feeds.store_serialised(fresh)
+        return body
 
     return _serve(version, build)
 
