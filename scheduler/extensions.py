@@ -1,5 +1,10 @@
 """The shared extension objects: database, migrations, CSRF, Babel and the rate limiter."""
 
+try:
+    import fcntl
+except ImportError:  # Windows: writers wait in SQLite's busy handler instead
+    fcntl = None
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -37,6 +42,8 @@ login_manager.session_protection = "strong"
 
 # The execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_IMMEDIATE = "scheduler_sqlite_immediate"
+WRITE_LOCK_FILE = "scheduler_write_lock_file"
+HOLDS_WRITE_LOCK = "scheduler_holds_write_lock"
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -44,10 +51,15 @@ def configure_sqlite(engine: Engine) -> None:
 
     pysqlite begins transactions lazily and on its own terms; we take over so that a
     registration can start with BEGIN IMMEDIATE and hold the write lock while it counts seats.
+    Writers queue for that lock on a lock file beside the database: SQLite's own busy handler
+    polls with sleeps of up to 100 ms, which leaves the lock idle and lets a registrant wait
+    seconds in a rush, while a waiter on the lock file is woken the moment it is free.
     """
+    database = engine.url.database
+    lock_path = f"{database}.write-lock" if fcntl and database and database != ":memory:" else None
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection, record) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -55,11 +67,36 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if lock_path:
+            # One open file per connection: flock excludes open files, so threads queue too.
+            record.info[WRITE_LOCK_FILE] = open(lock_path, "ab")  # noqa: SIM115
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE)
+        lock_file = connection.connection.info.get(WRITE_LOCK_FILE)
+        if immediate and lock_file is not None:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            connection.connection.info[HOLDS_WRITE_LOCK] = True
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:
+        # Back in the pool means the transaction has ended, committed or rolled back.
+        _release_write_lock(record.info)
+
+    @event.listens_for(engine, "close")
+    @event.listens_for(engine, "detach")
+    def _on_close(_dbapi_connection, record) -> None:
+        _release_write_lock(record.info)
+        lock_file = record.info.pop(WRITE_LOCK_FILE, None)
+        if lock_file is not None:
+            lock_file.close()
+
+
+def _release_write_lock(info: dict) -> None:
+    if info.pop(HOLDS_WRITE_LOCK, False):
+        fcntl.flock(info[WRITE_LOCK_FILE], fcntl.LOCK_UN)
 
 
 def begin_write_transaction() -> None:

@@ -151,3 +151,34 @@ def test_simultaneous_cancellations_and_registrations_keep_the_invariants(
     request.node.user_properties.append(("figures", (
         f"20 cancellations + 20 registrations: {counts['confirmed']} confirmed, "
         f"{counts['waiting']} waiting, {sum(c >= 500 for c in codes)} errors, {wall:.2f} s")))
+
+
+def test_a_waiting_sqlite_writer_gets_the_lock_the_moment_it_is_free(sqlite_template, tmp_path):
+    """SQLite's busy handler would poll in sleeps of up to 100 ms; the lock file wakes at once."""
+    from scheduler import create_app
+    from scheduler.extensions import SQLITE_IMMEDIATE
+    from tests.conftest import fresh_sqlite
+
+    app = create_app(base_config(fresh_sqlite(sqlite_template, tmp_path)))
+    with app.app_context():
+        engine = db.engine
+    writing = {SQLITE_IMMEDIATE: True}
+    delays = []
+    for _ in range(3):
+        holding, moments = threading.Event(), {}
+
+        def hold(holding: threading.Event, moments: dict) -> None:
+            with engine.connect().execution_options(**writing) as connection, connection.begin():
+                holding.set()
+                time.sleep(0.25)
+            moments["released"] = time.perf_counter()
+
+        holder = threading.Thread(target=hold, args=(holding, moments))
+        holder.start()
+        holding.wait(5)
+        with engine.connect().execution_options(**writing) as connection, connection.begin():
+            moments["acquired"] = time.perf_counter()
+        holder.join(5)
+        delays.append(moments["acquired"] - moments["released"])
+    engine.dispose()
+    assert sorted(delays)[1] < 0.01, delays
