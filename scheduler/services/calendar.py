@@ -22,19 +22,32 @@ FORMAT_VERSION = "1"
 
 @dataclass(frozen=True)
 class Entry:
-    """One activity as it appears in a feed, with what a personal feed adds to it.
-
-    ``stored`` is the (digest, text) serialised earlier by any process, when there is one.
-    """
+    """One activity as it appears in a feed, with what a personal feed adds to it."""
 
     event: Event
     status: str | None = None
     summary_prefix: str = ""
-    stored: tuple[str, str] | None = None
 
 
-# Told about every VEVENT serialised afresh: the entry, its digest and its bytes.
-Serialised = Callable[[Entry, str, bytes], None]
+@dataclass(frozen=True)
+class Stamp:
+    """Everything a public feed's VEVENT is made of but the activity itself, read cheaply.
+
+    ``stored`` is the (digest, text) any process serialised earlier, when there is one.
+    """
+
+    event_id: int
+    uid: str
+    sequence: int
+    updated_at: datetime
+    slug: str
+    theme_names: tuple[str, ...]
+    municipality_name: str | None
+    stored: tuple[str, str] | None
+
+
+# Told about every public VEVENT serialised afresh: the activity's id, the digest, the bytes.
+Serialised = Callable[[int, str, bytes], None]
 
 
 def brussels_timezone() -> Timezone:
@@ -66,9 +79,52 @@ def build_calendar(
     event_url: Callable[[Event], str],
     refresh: timedelta = timedelta(hours=1),
     method: str = "PUBLISH",
-    on_serialised: Serialised | None = None,
 ) -> bytes:
     """A whole VCALENDAR with one VEVENT per entry, ready to serve as text/calendar."""
+    events = (_entry_bytes(entry, event_url(entry.event)) for entry in entries)
+    return _calendar_bytes(events, name=name, refresh=refresh, method=method)
+
+
+def build_public_calendar(
+    stamps: list[Stamp],
+    load_events: Callable[[list[int]], dict[int, Event]],
+    *,
+    name: str,
+    slug_url: Callable[[str], str],
+    refresh: timedelta,
+    on_serialised: Serialised,
+) -> bytes:
+    """A public feed: VEVENTs from memory or from stored text, and only the rest serialised.
+
+    ``load_events`` is asked once, for the activities whose text is missing or out of date.
+    """
+    bodies: list[bytes | None] = []
+    missing: list[tuple[int, Stamp, str, tuple]] = []
+    for stamp in stamps:
+        url = slug_url(stamp.slug)
+        key = _key(stamp.uid, stamp.sequence, stamp.updated_at, None, "", url,
+                   stamp.theme_names, stamp.municipality_name)
+        body = _serialised.get(key)
+        if body is None and stamp.stored is not None and stamp.stored[0] == _digest(key):
+            body = _remember(key, stamp.stored[1].encode())
+        if body is None:
+            missing.append((len(bodies), stamp, url, key))
+        bodies.append(body)
+    events = load_events([stamp.event_id for _, stamp, _, _ in missing]) if missing else {}
+    for position, stamp, url, key in missing:
+        event = events.get(stamp.event_id)
+        if event is None:  # deleted since the stamps were read
+            bodies[position] = b""
+            continue
+        body = _remember(key, event_component(Entry(event), url).to_ical())
+        on_serialised(stamp.event_id, _digest(key), body)
+        bodies[position] = body
+    return _calendar_bytes(bodies, name=name, refresh=refresh, method="PUBLISH")
+
+
+def _calendar_bytes(
+    events: Iterable[bytes], *, name: str, refresh: timedelta, method: str
+) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -80,7 +136,6 @@ def build_calendar(
     calendar.add("x-published-ttl", refresh)
     calendar.add_component(brussels_timezone())
     head, tail = calendar.to_ical().rsplit(b"END:VCALENDAR", 1)
-    events = (_event_bytes(entry, event_url(entry.event), on_serialised) for entry in entries)
     return b"".join((head, *events, b"END:VCALENDAR", tail))
 
 
@@ -90,26 +145,30 @@ _serialised: OrderedDict[tuple, bytes] = OrderedDict()
 SERIALISED_LIMIT = 20_000
 
 
-def _event_bytes(entry: Entry, url: str, on_serialised: Serialised | None) -> bytes:
-    event = entry.event
-    key = (
-        FORMAT_VERSION, event.uid, event.sequence, event.updated_at.isoformat(), entry.status,
-        entry.summary_prefix, url, tuple(theme.name for theme in event.themes),
-        event.municipality.name if event.municipality else None,
-    )
-    body = _serialised.get(key)
-    if body is None:
-        digest = hashlib.sha256(repr(key).encode()).hexdigest()
-        if entry.stored is not None and entry.stored[0] == digest:
-            body = entry.stored[1].encode()
-        else:
-            body = event_component(entry, url).to_ical()
-            if on_serialised is not None:
-                on_serialised(entry, digest, body)
-        _serialised[key] = body
-        if len(_serialised) > SERIALISED_LIMIT:
-            _serialised.popitem(last=False)
+def _key(uid: str, sequence: int, updated_at: datetime, status: str | None, prefix: str,
+         url: str, theme_names: Iterable[str], municipality_name: str | None) -> tuple:
+    return (FORMAT_VERSION, uid, sequence, updated_at.isoformat(), status, prefix, url,
+            tuple(sorted(theme_names)), municipality_name)
+
+
+def _digest(key: tuple) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def _remember(key: tuple, body: bytes) -> bytes:
+    _serialised[key] = body
+    if len(_serialised) > SERIALISED_LIMIT:
+        _serialised.popitem(last=False)
     return body
+
+
+def _entry_bytes(entry: Entry, url: str) -> bytes:
+    event = entry.event
+    key = _key(event.uid, event.sequence, event.updated_at, entry.status, entry.summary_prefix,
+               url, (theme.name for theme in event.themes),
+               event.municipality.name if event.municipality else None)
+    body = _serialised.get(key)
+    return body if body is not None else _remember(key, event_component(entry, url).to_ical())
 
 
 def event_component(entry: Entry, url: str) -> VEvent:

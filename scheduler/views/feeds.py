@@ -80,13 +80,14 @@ def _public_feed(selection: feeds.Selection, key: str, name: str) -> Response:
 
     def build() -> bytes:
         fresh: list[tuple[int, str, str]] = []
-        body = calendar.build_calendar(
-            feeds.feed_entries(selection, since),
+        body = calendar.build_public_calendar(
+            feeds.feed_stamps(selection, since),
+            feeds.load_events,
             name=name,
-            event_url=_event_url,
+            slug_url=lambda slug: _event_url_prefix() + slug,
             refresh=timedelta(minutes=current_app.config["FEED_REFRESH_MINUTES"]),
-            on_serialised=lambda entry, digest, text: fresh.append(
-                (entry.event.id, digest, text.decode())
+            on_serialised=lambda event_id, digest, text: fresh.append(
+                (event_id, digest, text.decode())
             ),
         )
         feeds.store_serialised(fresh)
