@@ -297,7 +297,7 @@ def main() -> None:
     table = render(rows, ceiling, results, args)
     print(table)
     if args.write:
-        write_readme(table)
+        write_readme(table, "PostgreSQL" if args.dsn else "SQLite")
 
 
 def render(rows, ceiling, results, args) -> str:
@@ -317,24 +317,31 @@ def render(rows, ceiling, results, args) -> str:
             f"{result.p99_ms:.1f} | {result.errors} | {base.requests_per_second:.0f} | "
             f"{result.requests_per_second / base.requests_per_second:.0%} |")
     lines += ["", "How cost grows from 1× (50 activities) to 100× (5,000):", "",
-              "| what | req/s at 1× | req/s at 100× | 100× / 1× |", "|---|---:|---:|---:|"]
+              "| what | req/s at 1× | req/s at 100× | p50 ms at 1× | p50 ms at 100× | "
+              "p50 100× / 1× |", "|---|---:|---:|---:|---:|---:|"]
     small = {name: result for name, _, result in results[1][0]}
     for name, _, result in rows:
         if name in ("agenda page", "activity page", "feed answered 304", "full feed /agenda.ics"):
-            lines.append(f"| {name} | {small[name].requests_per_second:.0f} | "
-                         f"{result.requests_per_second:.0f} | "
-                         f"{result.requests_per_second / small[name].requests_per_second:.2f} |")
+            before = small[name]
+            lines.append(f"| {name} | {before.requests_per_second:.0f} | "
+                         f"{result.requests_per_second:.0f} | {before.p50_ms:.1f} | "
+                         f"{result.p50_ms:.1f} | {result.p50_ms / before.p50_ms:.2f} |")
     return "\n".join(lines)
 
 
-def write_readme(table: str) -> None:
+def write_readme(table: str, database: str) -> None:
+    """Replace this database's block of results in bench/README.md, or add it at the end."""
     readme = ROOT / "bench" / "README.md"
     text = readme.read_text() if readme.exists() else ""
-    marker = "<!-- results -->"
-    head = text.split(marker)[0] if marker in text else text
+    start, end = f"<!-- results {database} -->", f"<!-- end of results {database} -->"
     stamp = (f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, "
              f"{os.cpu_count()} cores, Python {platform.python_version()}.")
-    readme.write_text(f"{head}{marker}\n{stamp}\n\n{table}\n")
+    block = f"{start}\n{stamp}\n\n{table}\n{end}"
+    if start in text and end in text:
+        text = text.split(start)[0] + block + text.split(end, 1)[1]
+    else:
+        text = f"{text.rstrip()}\n\n{block}\n"
+    readme.write_text(text)
 
 
 if __name__ == "__main__":

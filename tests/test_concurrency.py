@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,7 +33,7 @@ class Gunicorn:
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
              str(threads), "--bind", f"127.0.0.1:{self.port}", "--no-control-socket",
              "--log-level", "warning", "tests.wsgi_app:app"],
-            cwd=PROJECT_ROOT, env=env,
+            cwd=PROJECT_ROOT, env=env, start_new_session=True,
         )
 
     def __enter__(self) -> "Gunicorn":
@@ -53,7 +54,13 @@ class Gunicorn:
         raise RuntimeError("gunicorn did not start")
 
     def __exit__(self, *exc_info) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=20)
+
+    def crash(self) -> None:
+        """Kill the master and every worker at once, mid-request, as a power cut of the app."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=20)
 
     def post(self, path: str, data: dict) -> int:
@@ -151,6 +158,39 @@ def test_simultaneous_cancellations_and_registrations_keep_the_invariants(
     request.node.user_properties.append(("figures", (
         f"20 cancellations + 20 registrations: {counts['confirmed']} confirmed, "
         f"{counts['waiting']} waiting, {sum(c >= 500 for c in codes)} errors, {wall:.2f} s")))
+
+
+def test_no_answered_registration_is_lost_when_the_app_is_killed(
+    request, database_url, app, make_event
+):
+    event = make_event(capacity=None)
+    path = f"/activiteiten/{event.slug}/inschrijven"
+    answers: dict[int, int | None] = {}
+
+    with Gunicorn(database_url) as server:
+        def register(number: int) -> None:
+            try:
+                answers[number] = server.post(path, form_data(number, organisation=f"Org {number}"))
+            except OSError:  # the app died before it answered
+                answers[number] = None
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            for number in range(300):
+                pool.submit(register, number)
+            deadline = time.monotonic() + 60
+            while sum(code == 200 for code in answers.values()) < 40:
+                assert time.monotonic() < deadline, answers
+                time.sleep(0.01)
+            server.crash()
+    db.session.rollback()
+    stored = set(db.session.scalars(
+        select(Registration.email_normalised).where(Registration.event_id == event.id)))
+    answered = {number for number, code in answers.items() if code == 200}
+    assert {f"an{number}@example.org" for number in answered} <= stored
+    assert len(answered) < 300, "the crash came too late to test anything"
+    request.node.user_properties.append(("figures", (
+        f"crash: {len(answered)} registrations answered before the kill, all {len(answered)} "
+        f"stored; {len(stored) - len(answered)} more stored whose answer was lost")))
 
 
 def test_a_waiting_sqlite_writer_gets_the_lock_the_moment_it_is_free(sqlite_template, tmp_path):
