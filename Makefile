@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export FLASK_APP := scheduler
 
-.PHONY: run test lint install clean bench bench-quick
+.PHONY: run test lint install clean bench bench-quick profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.run --quick $(if $(DSN),--dsn $(DSN))
+
+profile: install
+	$(BIN)/python -m bench.profile $(if $(ROW),--row $(ROW))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
