@@ -112,6 +112,8 @@ class DataVersion:
 
 @dataclass(frozen=True)
 class StoredResponse:
+    """A kept 200 response, valid while the data version is ``version`` and before ``expires``."""
+
     version: Hashable
     expires: float
     status: str

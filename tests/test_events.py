@@ -7,6 +7,7 @@ import pytest
 from scheduler.dates import brussels_to_utc
 from scheduler.extensions import db
 from scheduler.models import (
+    Event,
     EventKind,
     EventStatus,
     RegistrationStatus,
@@ -294,3 +295,17 @@ def test_reading_the_agenda_sets_no_cookie(client, make_event):
     for path in ("/", f"/activiteiten/{event.slug}.ics", "/archief", "/abonneren"):
         response = client.get(path)
         assert "Set-Cookie" not in response.headers, path
+
+
+def test_an_agenda_page_changes_when_the_following_activity_ends():
+    """Its end can take away the page's 'more' link, though it is not on the page."""
+    now = datetime(2031, 1, 1, 8, tzinfo=UTC)
+    shown = Event(starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=3),
+                  registration_closes_at=now + timedelta(hours=20))
+    following = Event(starts_at=now + timedelta(hours=30), ends_at=now + timedelta(hours=31))
+    assert event_service.Page([shown], None).changes_at(now) == now + timedelta(hours=20)
+    # Once the shown activity has started, only its end (day 3) is left on the page itself.
+    later = now + timedelta(hours=25)
+    assert event_service.Page([shown], None).changes_at(later) == now + timedelta(days=3)
+    assert event_service.Page([shown], following).changes_at(later) == now + timedelta(hours=30)
+    assert event_service.Page([], None).changes_at(now) is None

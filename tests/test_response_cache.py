@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import Flask, make_response, request
 from sqlalchemy import create_engine, insert
 
+from scheduler.dates import next_month_start
 from scheduler.extensions import db
 from scheduler.models import Theme, utcnow
 from scheduler.response_cache import DataVersion, ResponseCache, share_until
@@ -64,6 +65,34 @@ def test_the_kept_agenda_expires_when_a_registration_deadline_passes(
     with count_queries() as statements:
         client.get("/")
     assert statements, "past the deadline the page must be rendered again"
+
+
+def test_a_kept_feed_expires_when_its_history_window_moves(
+    client, make_event, count_queries, app
+):
+    make_event()
+    client.get("/agenda.ics")  # serialises the activity for every process: a commit
+    client.get("/agenda.ics")
+    with count_queries() as statements:
+        client.get("/agenda.ics")
+    assert statements == []
+    app.wsgi_app.clock = lambda: next_month_start(utcnow()) + timedelta(seconds=1)
+    with count_queries() as statements:
+        client.get("/agenda.ics")
+    assert statements, "in a new month the feed's window has moved"
+
+
+def test_the_least_recently_used_response_makes_way(client, make_event, count_queries, app):
+    app.wsgi_app.size = 1
+    make_event()
+    client.get("/")
+    client.get("/?soort=vorming")
+    with count_queries() as statements:
+        client.get("/?soort=vorming")
+    assert statements == []
+    with count_queries() as statements:
+        client.get("/")
+    assert statements, "only one response fits"
 
 
 def test_the_full_page_and_the_htmx_fragment_are_kept_apart(client, hx, make_event):

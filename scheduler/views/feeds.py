@@ -23,16 +23,16 @@ THEME_SLUG = re.compile(r"[a-z0-9-]{1,80}")
 _bodies = feeds.BodyCache()
 
 
-def _event_url(event: Event) -> str:
+def _slug_url(slug: str) -> str:
     # Building a URL per activity was a quarter of a feed's cost; a slug needs no quoting.
-    return _event_url_prefix() + event.slug
-
-
-def _event_url_prefix() -> str:
     prefix = g.get("event_url_prefix")
     if prefix is None:
         prefix = g.event_url_prefix = public_url("events.detail", slug="-").removesuffix("-")
-    return prefix
+    return prefix + slug
+
+
+def _event_url(event: Event) -> str:
+    return _slug_url(event.slug)
 
 
 def _since():
@@ -84,7 +84,7 @@ def _public_feed(selection: feeds.Selection, key: str, name: str) -> Response:
             feeds.feed_stamps(selection, since),
             feeds.load_events,
             name=name,
-            slug_url=lambda slug: _event_url_prefix() + slug,
+            slug_url=_slug_url,
             refresh=timedelta(minutes=current_app.config["FEED_REFRESH_MINUTES"]),
             on_serialised=lambda event_id, digest, text: fresh.append(
                 (event_id, digest, text.decode())
