@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from scheduler import create_app
 from scheduler.extensions import db
@@ -328,12 +328,37 @@ def count_queries(app):
     return counting
 
 
+RESPONSE_BODY = "tests.response_body"
+
+
+class ClosingRequestHandler(WSGIRequestHandler):
+    """Closes the response body also when the browser drops the connection (an aborted favicon).
+
+    Werkzeug's development server skips closing it then, and the open static file ends up as a
+    ResourceWarning in whichever test happens to run the garbage collector.
+    """
+
+    def connection_dropped(self, error, environ=None) -> None:
+        body = (environ or {}).pop(RESPONSE_BODY, None)
+        if hasattr(body, "close"):
+            body.close()
+
+
+def _remember_body(app):
+    def wsgi(environ, start_response):
+        body = environ[RESPONSE_BODY] = app(environ, start_response)
+        return body
+
+    return wsgi
+
+
 class LiveServer:
     """The app served over real HTTP by a threaded WSGI server on 127.0.0.1."""
 
     def __init__(self, app) -> None:
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _remember_body(app), threaded=True,
+                                  request_handler=ClosingRequestHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
