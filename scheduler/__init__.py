@@ -131,8 +131,8 @@ def _register_template_helpers(app: Flask) -> None:
     from scheduler import dates, labels
     from scheduler.links import public_url
     from scheduler.markdown import render_markdown
+    from scheduler.services.agenda import describe_availability
     from scheduler.services.calendar import google_calendar_link
-    from scheduler.services.events import describe_availability
 
     app.jinja_env.filters.update(
         day=dates.format_day,

@@ -19,6 +19,7 @@ from scheduler.models import (
     Theme,
     utcnow,
 )
+from scheduler.services import places
 
 THEMES = {
     "radicalisering": "Radicalisering",
@@ -235,8 +236,5 @@ def _add_people(target: Event | Series, towns: dict[str, Organisation], *, confi
             role=Role.medewerker, function="Preventiewerker", status=status,
             created_at=(now - timedelta(days=10, minutes=-number)).astimezone(UTC),
         )
-        if isinstance(target, Series):
-            registration.series = target
-        else:
-            registration.event = target
+        places.enrol(registration, target)
         db.session.add(registration)

@@ -25,3 +25,15 @@ class EventNotOpenError(SchedulerError):
 
 class AlreadyCancelledError(SchedulerError):
     message = "Deze inschrijving is al geannuleerd."
+
+
+class NoPlaceLeftError(SchedulerError):
+    message = "Er is geen plaats vrij. Verhoog eerst de capaciteit of annuleer een inschrijving."
+
+
+class SlugTakenError(SchedulerError):
+    message = "Dit webadres is al in gebruik voor een andere activiteit."
+
+
+class NotDeletableError(SchedulerError):
+    message = "Alleen een ontwerp zonder inschrijvingen kan verwijderd worden."

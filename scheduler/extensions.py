@@ -108,3 +108,11 @@ def begin_write_transaction() -> None:
     db.session.commit()
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+
+def insert_or_update(model):
+    """An INSERT statement that can take ON CONFLICT, in the dialect of the database in use."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

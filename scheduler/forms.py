@@ -36,7 +36,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from scheduler import labels
 from scheduler.dates import brussels_to_utc, local
 from scheduler.models import Audience, EventKind, Role
-from scheduler.services.events import EventFields, SeriesFields
+from scheduler.services.planning import (
+    OWNED_BY_SERIES,
+    EventFields,
+    SeriesFields,
+    SeriesSettings,
+    SessionFields,
+)
 from scheduler.services.registrations import Applicant
 from scheduler.services.requests import RequestData
 
@@ -311,9 +317,13 @@ class EventForm(PlanningForm):
     themes = SelectMultipleField("Thema's", coerce=int, widget=ListWidget(prefix_label=False),
                                  option_widget=CheckboxInput())
 
-    def __init__(self, *args, themes=(), **kwargs) -> None:
+    def __init__(self, *args, themes=(), is_session: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.themes.choices = choices(*((str(theme.id), theme.name) for theme in themes))
+        if is_session:
+            # The series owns these; the page shows them with a link to the series instead.
+            for name in OWNED_BY_SERIES:
+                delattr(self, name)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -351,11 +361,10 @@ class EventForm(PlanningForm):
             starts_at=starts_at, ends_at=ends_at, summary=self.summary.data or "",
             description=self.description.data or "", venue=self.venue.data or "",
             address=self.address.data or "", municipality=self.municipality.data or "",
-            online_url=self.online_url.data or "", capacity=self.capacity.data,
-            max_per_organisation=self.max_per_organisation.data,
-            is_moderated=self.is_moderated.data, audience=Audience(self.audience.data),
+            online_url=self.online_url.data or "", audience=Audience(self.audience.data),
             registration_opens_at=opens, registration_closes_at=closes,
             theme_ids=tuple(self.themes.data or ()),
+            **{name: self[name].data for name in OWNED_BY_SERIES if name in self},
         )
 
     def fill_from(self, event) -> None:
@@ -369,9 +378,10 @@ class EventForm(PlanningForm):
         self.venue.data, self.address.data = event.venue, event.address
         self.municipality.data = event.municipality.name if event.municipality else ""
         self.online_url.data = event.online_url or ""
-        self.capacity.data = event.capacity
-        self.max_per_organisation.data = event.max_per_organisation
-        self.is_moderated.data, self.audience.data = event.is_moderated, event.audience.value
+        self.audience.data = event.audience.value
+        for name in OWNED_BY_SERIES:
+            if name in self:
+                self[name].data = getattr(event, name)
         self.registration_opens_at.data = _naive_local(event.registration_opens_at)
         self.registration_closes_at.data = _naive_local(event.registration_closes_at)
         self.themes.data = [theme.id for theme in event.themes]
@@ -476,6 +486,54 @@ class SeriesForm(PlanningForm):
             municipality=self.municipality.data or "", capacity=self.capacity.data,
             max_per_organisation=self.max_per_organisation.data,
             is_moderated=self.is_moderated.data,
+        )
+
+
+class SeriesSettingsForm(FlaskForm):
+    """What staff change about a series after creating it; its sessions follow."""
+
+    title = StringField("Titel van de reeks", filters=[strip_whitespace], validators=[
+        InputRequired("Geef een titel."), Length(max=180, message=TOO_LONG), PlainText()])
+    summary = TextAreaField("Korte samenvatting", validators=[
+        Optional(), Length(max=500, message=TOO_LONG), PlainText(multiline=True)])
+    capacity = PlanningForm.capacity
+    max_per_organisation = PlanningForm.max_per_organisation
+    is_moderated = BooleanField("Inschrijvingen eerst goedkeuren")
+
+    def fill_from(self, series) -> None:
+        for name in ("title", "summary", *OWNED_BY_SERIES):
+            self[name].data = getattr(series, name)
+
+    def settings(self) -> SeriesSettings:
+        return SeriesSettings(
+            title=self.title.data, summary=self.summary.data or "",
+            **{name: self[name].data for name in OWNED_BY_SERIES},
+        )
+
+
+class SessionForm(FlaskForm):
+    """One more meeting of a series: a date, hours and where."""
+
+    day = DateField("Datum", validators=[InputRequired("Kies een datum.")])
+    start_time = TimeField("Van", validators=[InputRequired("Kies een beginuur.")])
+    end_time = TimeField("Tot", validators=[InputRequired("Kies een einduur.")])
+    venue = PlanningForm.venue
+    address = PlanningForm.address
+    municipality = PlanningForm.municipality
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        start, end = self.start_time.data, self.end_time.data
+        if start and end and end <= start:
+            self.end_time.errors.append("Het einde moet na het begin liggen.")
+            valid = False
+        return valid
+
+    def fields(self) -> SessionFields:
+        return SessionFields(
+            day=self.day.data, start_time=self.start_time.data, end_time=self.end_time.data,
+            venue=self.venue.data or "", address=self.address.data or "",
+            municipality=self.municipality.data or "",
         )
 
 

@@ -1,6 +1,6 @@
 """Dutch labels for the enums, the way officials read them."""
 
-from scheduler.models import Audience, EventKind, RegistrationStatus, Role
+from scheduler.models import Audience, EventKind, EventStatus, RegistrationStatus, Role
 
 KIND = {
     EventKind.training: "Vorming",
@@ -29,6 +29,12 @@ REGISTRATION_STATUS = {
     RegistrationStatus.cancelled: "Geannuleerd",
     RegistrationStatus.declined: "Niet weerhouden",
 }
+EVENT_STATUS = {
+    EventStatus.draft: "Ontwerp",
+    EventStatus.published: "Gepubliceerd",
+    EventStatus.cancelled: "Geannuleerd",
+}
+
 PROVINCES = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant", "West-Vlaanderen")
 
 ERRORS = {

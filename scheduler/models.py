@@ -80,6 +80,14 @@ class EventStatus(enum.Enum):
     cancelled = "cancelled"
 
 
+class RegistrationWindow(enum.StrEnum):
+    """Whether an activity takes registrations now; the values are also the agenda's codes."""
+
+    not_yet = "not-yet"
+    open = "open"
+    closed = "closed"
+
+
 class Audience(enum.Enum):
     mandatarissen = "mandatarissen"
     medewerkers = "medewerkers"
@@ -222,6 +230,16 @@ class Event(db.Model):
     registrations: Mapped[list["Registration"]] = relationship(back_populates="event")
 
     @property
+    def places_owner(self) -> "Event | Series":
+        """Who holds the places, the moderation and the maximum per organisation: a session
+        takes them from its series, any other activity holds its own."""
+        return self.series if self.series_id is not None else self
+
+    @property
+    def is_session(self) -> bool:
+        return self.series_id is not None
+
+    @property
     def is_published(self) -> bool:
         return self.status is EventStatus.published
 
@@ -233,6 +251,10 @@ class Event(db.Model):
     def is_public(self) -> bool:
         """Drafts are never shown outside the staff area."""
         return self.status is not EventStatus.draft
+
+    def schedule_changed(self) -> bool:
+        """Whether time or place changed since the last flush (set municipality_id to compare)."""
+        return _changed(self, SCHEDULE_ATTRIBUTES)
 
     def has_ended(self, now: datetime) -> bool:
         return self.ends_at <= now
@@ -246,31 +268,34 @@ class Event(db.Model):
                    self.ends_at)
         return min((moment for moment in moments if moment and moment > now), default=None)
 
-    def registration_window_state(self, now: datetime) -> str:
-        """'not_yet', 'open' or 'closed' from the status, the window and the start time."""
+    def registration_window_state(self, now: datetime) -> RegistrationWindow:
+        """Whether it takes registrations, from the status, the window and the start time."""
         if self.status is not EventStatus.published or self.has_started(now):
-            return "closed"
+            return RegistrationWindow.closed
         if self.registration_opens_at and now < self.registration_opens_at:
-            return "not_yet"
+            return RegistrationWindow.not_yet
         if self.registration_closes_at and now >= self.registration_closes_at:
-            return "closed"
-        return "open"
+            return RegistrationWindow.closed
+        return RegistrationWindow.open
 
 
-# What a calendar must hear about: a change to one of these raises the activity's SEQUENCE.
-SCHEDULE_ATTRIBUTES = (
-    "starts_at", "ends_at", "venue", "address", "municipality", "municipality_id", "online_url",
-    "status",
-)
+# A change to one of these is announced to everyone registered and raises the SEQUENCE.
+SCHEDULE_ATTRIBUTES = ("starts_at", "ends_at", "venue", "address", "municipality_id", "online_url")
+# Calendars must also hear of a change of status (cancelled, back to draft).
+CALENDAR_ATTRIBUTES = (*SCHEDULE_ATTRIBUTES, "municipality", "status")
+
+
+def _changed(instance, names: tuple[str, ...]) -> bool:
+    state = sqlalchemy_inspect(instance)
+    return any(state.attrs[name].history.has_changes() for name in names)
 
 
 @sqlalchemy_event.listens_for(Event, "before_update")
 def _raise_sequence_on_schedule_change(_mapper, _connection, event: Event) -> None:
-    state = sqlalchemy_inspect(event)
-    if not any(state.attrs[name].history.has_changes() for name in SCHEDULE_ATTRIBUTES):
+    if not _changed(event, CALENDAR_ATTRIBUTES):
         return
     # A change may be flushed in several steps; calendars should see one new version.
-    raised = state.session.info.setdefault("sequence_raised", set())
+    raised = sqlalchemy_inspect(event).session.info.setdefault("sequence_raised", set())
     if event.id not in raised:
         raised.add(event.id)
         event.sequence = (event.sequence or 0) + 1
@@ -329,6 +354,11 @@ class Registration(db.Model):
         return self.organisation.name if self.organisation else self.organisation_other
 
     @property
+    def places_owner(self) -> "Event | Series":
+        """The activity or the whole series this registration holds (or waits for) a place in."""
+        return self.series if self.series_id is not None else self.event
+
+    @property
     def is_active(self) -> bool:
         """Active registrations count for places and block a second registration."""
         return self.status in ACTIVE_STATUSES
@@ -339,6 +369,8 @@ ACTIVE_STATUSES = (
     RegistrationStatus.waiting,
     RegistrationStatus.pending,
 )
+# Awaiting approval holds a place, so approving never exceeds the capacity.
+SEAT_HOLDING_STATUSES = (RegistrationStatus.confirmed, RegistrationStatus.pending)
 
 
 class Person(db.Model):

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from scheduler import demo
 from scheduler.extensions import db
+from tests.helpers import serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -22,17 +23,6 @@ def kinds_shown(page) -> set[str]:
         "cards => cards.map(card => card.className)"
     )
     return {name for value in classes for name in value.split() if name.startswith("kind-")}
-
-
-def serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{violation['id']}: {violation['help']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_agenda_renders(page, demo_site):

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from scheduler import demo
 from scheduler.extensions import db
 from scheduler.services import staff as staff_service
-from tests.test_browser import serious_violations
+from tests.helpers import serious_violations
 
 pytestmark = pytest.mark.browser
 PASSWORD = "een lang genoeg wachtwoord"

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from scheduler import PROJECT_ROOT
 from scheduler.extensions import db
 from scheduler.models import Registration, RegistrationStatus
-from scheduler.services import registrations
+from scheduler.services import places, registrations
 from tests.conftest import base_config
+from tests.helpers import applicant, form_data
 from tests.postgres_server import free_port
-from tests.test_registrations import applicant, form_data
 
 
 class Gunicorn:
@@ -95,7 +95,7 @@ def invariants(event, capacity: int) -> dict:
     ).all()
     confirmed = [r for r in rows if r.status is RegistrationStatus.confirmed]
     waiting = [r for r in rows if r.status is RegistrationStatus.waiting]
-    positions = [registrations.waiting_position(r) for r in waiting]
+    positions = [places.waiting_position(r) for r in waiting]
     emails = [r.email_normalised for r in rows if r.is_active]
     assert len(confirmed) == capacity
     assert positions == list(range(1, len(waiting) + 1))

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from scheduler.dates import local
 from scheduler.extensions import db
 from scheduler.models import Event, EventStatus, Registration, RegistrationStatus, Series, utcnow
-from scheduler.services import events as event_service
+from scheduler.services import places
 
 
 def test_seed_demo_twice_adds_nothing_the_second_time(runner):
@@ -28,7 +28,7 @@ def test_demo_covers_the_situations_people_meet(runner):
     runner.invoke(args=["seed-demo"])
     now = utcnow()
     events = list(db.session.scalars(select(Event)))
-    seats = event_service.seat_summaries(events)
+    seats = places.summaries(events)
     assert any(e.status is EventStatus.cancelled and e.cancellation_reason for e in events)
     assert any(e.is_moderated for e in events)
     assert any(e.ends_at < now for e in events)

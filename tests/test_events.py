@@ -13,8 +13,9 @@ from scheduler.models import (
     RegistrationStatus,
     utcnow,
 )
-from scheduler.services import events as event_service
-from scheduler.services.events import AgendaFilters, Seats
+from scheduler.services import agenda, places
+from scheduler.services.agenda import AgendaFilters
+from scheduler.services.places import Seats
 
 
 def test_upcoming_lists_published_and_cancelled_soonest_first(make_event):
@@ -25,8 +26,8 @@ def test_upcoming_lists_published_and_cancelled_soonest_first(make_event):
     make_event(starts_at=now + timedelta(days=3), status=EventStatus.draft)
     make_event(starts_at=now - timedelta(days=3))
 
-    agenda = event_service.list_upcoming_events(AgendaFilters(), now)
-    events, has_more = agenda.events, agenda.has_more
+    upcoming = agenda.list_upcoming_events(AgendaFilters(), now)
+    events, has_more = upcoming.events, upcoming.has_more
 
     assert [e.id for e in events] == [sooner.id, cancelled.id, later.id]
     assert has_more is False
@@ -35,17 +36,17 @@ def test_upcoming_lists_published_and_cancelled_soonest_first(make_event):
 def test_an_activity_under_way_is_still_upcoming(make_event):
     now = utcnow()
     running = make_event(starts_at=now - timedelta(hours=1))
-    events = event_service.list_upcoming_events(AgendaFilters(), now).events
+    events = agenda.list_upcoming_events(AgendaFilters(), now).events
     assert [e.id for e in events] == [running.id]
 
 
 def test_upcoming_pages_without_losing_or_repeating(make_event):
     now = utcnow()
     made = [make_event(starts_at=now + timedelta(days=day)) for day in range(1, 6)]
-    first_page = event_service.list_upcoming_events(AgendaFilters(), now, page=1, page_size=2)
+    first_page = agenda.list_upcoming_events(AgendaFilters(), now, page=1, page_size=2)
     first, more = first_page.events, first_page.has_more
-    second = event_service.list_upcoming_events(AgendaFilters(), now, page=2, page_size=2).events
-    third_page = event_service.list_upcoming_events(AgendaFilters(), now, page=3, page_size=2)
+    second = agenda.list_upcoming_events(AgendaFilters(), now, page=2, page_size=2).events
+    third_page = agenda.list_upcoming_events(AgendaFilters(), now, page=3, page_size=2)
     third, last_more = third_page.events, third_page.has_more
     assert more and not last_more
     assert [e.id for e in first + second + third] == [e.id for e in made]
@@ -60,7 +61,7 @@ def test_filter_on_kind_theme_and_province(make_event, make_theme, municipality)
     now = utcnow()
 
     def ids(**filters):
-        events = event_service.list_upcoming_events(AgendaFilters(**filters), now).events
+        events = agenda.list_upcoming_events(AgendaFilters(**filters), now).events
         return [e.id for e in events]
 
     assert ids(kind=EventKind.visit) == [visit.id]
@@ -78,8 +79,8 @@ def test_month_filter_uses_brussels_midnight(make_event):
     march = make_event(starts_at=end_of_march)
     now = datetime(2031, 1, 1, tzinfo=UTC)
 
-    in_april = event_service.list_upcoming_events(AgendaFilters(month=(2031, 4)), now).events
-    in_march = event_service.list_upcoming_events(AgendaFilters(month=(2031, 3)), now).events
+    in_april = agenda.list_upcoming_events(AgendaFilters(month=(2031, 4)), now).events
+    in_march = agenda.list_upcoming_events(AgendaFilters(month=(2031, 3)), now).events
 
     assert [e.id for e in in_april] == [april.id]
     assert [e.id for e in in_march] == [march.id]
@@ -99,7 +100,7 @@ def test_past_events_most_recent_first(make_event):
     recent = make_event(starts_at=now - timedelta(days=6))
     make_event(starts_at=now + timedelta(days=6))
     make_event(starts_at=now - timedelta(days=3), status=EventStatus.draft)
-    events = event_service.list_past_events(now).events
+    events = agenda.list_past_events(now).events
     assert [e.id for e in events] == [recent.id, old.id]
 
 
@@ -109,7 +110,7 @@ def test_seats_count_confirmed_and_pending_as_taken(make_event, make_registratio
     make_registration(event, status=RegistrationStatus.pending)
     make_registration(event, status=RegistrationStatus.waiting)
     make_registration(event, status=RegistrationStatus.cancelled)
-    seats = event_service.seat_summaries([event])[event.id]
+    seats = places.summaries([event])[event.id]
     assert seats == Seats(capacity=3, confirmed=1, pending=1, waiting=1)
     assert seats.left == 1 and not seats.is_full
 
@@ -121,7 +122,7 @@ def test_sessions_of_a_series_share_the_series_places(make_event, make_series, m
     make_registration(series)
     make_registration(series)
     make_registration(series, status=RegistrationStatus.waiting)
-    summaries = event_service.seat_summaries([first, second])
+    summaries = places.summaries([first, second])
     assert summaries[first.id] == summaries[second.id] == Seats(capacity=2, confirmed=2, waiting=1)
     assert summaries[first.id].is_full
 
@@ -141,7 +142,7 @@ def test_availability_labels(make_event, overrides, seats, code, label):
     if overrides.get("registration_closes_at") == "past":
         overrides["registration_closes_at"] = utcnow() - timedelta(hours=1)
     event = make_event(**overrides)
-    availability = event_service.describe_availability(event, seats, utcnow())
+    availability = agenda.describe_availability(event, seats, utcnow())
     assert (availability.code, availability.label) == (code, label)
 
 
@@ -151,7 +152,7 @@ def test_availability_before_registration_opens(make_event):
         starts_at=datetime(2031, 2, 1, 9, tzinfo=UTC), registration_opens_at=opens
     )
     now = datetime(2031, 1, 1, tzinfo=UTC)
-    availability = event_service.describe_availability(event, Seats(capacity=5), now)
+    availability = agenda.describe_availability(event, Seats(capacity=5), now)
     assert availability.code == "not-yet"
     assert availability.label == "Inschrijving opent op 12 januari 2031 om 9.00 uur"
 
@@ -303,9 +304,9 @@ def test_an_agenda_page_changes_when_the_following_activity_ends():
     shown = Event(starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=3),
                   registration_closes_at=now + timedelta(hours=20))
     following = Event(starts_at=now + timedelta(hours=30), ends_at=now + timedelta(hours=31))
-    assert event_service.Page([shown], None).changes_at(now) == now + timedelta(hours=20)
+    assert agenda.Page([shown], None).changes_at(now) == now + timedelta(hours=20)
     # Once the shown activity has started, only its end (day 3) is left on the page itself.
     later = now + timedelta(hours=25)
-    assert event_service.Page([shown], None).changes_at(later) == now + timedelta(days=3)
-    assert event_service.Page([shown], following).changes_at(later) == now + timedelta(hours=30)
-    assert event_service.Page([], None).changes_at(now) is None
+    assert agenda.Page([shown], None).changes_at(later) == now + timedelta(days=3)
+    assert agenda.Page([shown], following).changes_at(later) == now + timedelta(hours=30)
+    assert agenda.Page([], None).changes_at(now) is None

@@ -4,7 +4,6 @@ import gzip
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 
-import icalendar
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
@@ -13,17 +12,7 @@ from scheduler.extensions import db
 from scheduler.models import CalendarText, Event, EventKind, EventStatus, utcnow
 from scheduler.services import calendar, registrations
 from scheduler.views import feeds as feed_views
-from tests.test_registrations import applicant, form_data
-
-
-def parse(body: bytes) -> icalendar.Calendar:
-    """Parse with both libraries; the strict one raises on anything out of spec."""
-    IcsCalendarStream.calendar_from_ics(body.decode("utf-8"))
-    return icalendar.Calendar.from_ical(body)
-
-
-def vevents(body: bytes) -> dict[str, icalendar.Event]:
-    return {str(event["uid"]): event for event in parse(body).walk("VEVENT")}
+from tests.helpers import applicant, form_data, parse, vevents
 
 
 def test_calendar_headers(client, make_event):

@@ -15,8 +15,8 @@ from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, RegistrationStatus, utcnow
 from scheduler.services import mail, registrations
 from tests.conftest import base_config
+from tests.helpers import applicant
 from tests.postgres_server import free_port
-from tests.test_registrations import applicant
 
 
 class Collector:

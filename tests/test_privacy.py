@@ -18,9 +18,9 @@ from scheduler.models import (
     RegistrationStatus,
     utcnow,
 )
-from scheduler.services import privacy, registrations
+from scheduler.services import moderation, privacy, registrations
 from tests.conftest import base_config
-from tests.test_registrations import applicant, form_data
+from tests.helpers import applicant, form_data
 
 
 def test_purge_anonymises_old_registrations_only(runner, make_event, make_series):
@@ -32,7 +32,7 @@ def test_purge_anonymises_old_registrations_only(runner, make_event, make_series
     gone = registrations.register(old.id, applicant(1, remarks="Een lokale vraag")).registration
     kept = registrations.register(recent.id, applicant(2)).registration
     enrolled = registrations.register(late_session.id, applicant(3)).registration
-    registrations.set_attendance(gone, old, True, None)
+    moderation.set_attendance(gone, old, True, None)
     # The first activity moves thirteen months back: past retention. The series still has
     # sessions to come, so its enrolment is kept.
     old.starts_at -= timedelta(days=400)
@@ -50,7 +50,7 @@ def test_purge_anonymises_old_registrations_only(runner, make_event, make_series
     assert (gone.first_name, gone.last_name, gone.email, gone.remarks) == ("", "", "", "")
     assert gone.anonymised_at is not None and len(gone.token) < 16
     assert gone.organisation.name == "Gent" and gone.status is RegistrationStatus.confirmed
-    assert registrations.attendance_for(old) == {gone.id: True}
+    assert moderation.attendance_for(old) == {gone.id: True}
     assert db.session.scalar(select(func.count()).where(
         OutboxMessage.registration_id == gone.id)) == 0
     assert db.session.scalars(select(Person).where(

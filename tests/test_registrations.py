@@ -13,33 +13,12 @@ from scheduler.errors import (
     RegistrationNotOpenYetError,
 )
 from scheduler.extensions import db
-from scheduler.models import EventStatus, Registration, RegistrationStatus, Role, utcnow
-from scheduler.services import registrations
-from scheduler.services.registrations import Applicant
+from scheduler.models import EventStatus, Registration, RegistrationStatus, utcnow
+from scheduler.services import places, registrations
 from tests.conftest import base_config
+from tests.helpers import applicant, form_data, statuses
 
 S = RegistrationStatus
-
-
-def applicant(number: int = 1, **overrides) -> Applicant:
-    fields = {
-        "first_name": "An",
-        "last_name": f"Peeters {number}",
-        "email": f"an{number}@example.org",
-        "organisation": "Gent",
-        "role": Role.medewerker,
-    }
-    fields.update(overrides)
-    return Applicant(**fields)
-
-
-def statuses(target) -> list[tuple[S, int | None]]:
-    db.session.expire_all()
-    column = Registration.series_id if hasattr(target, "events") else Registration.event_id
-    rows = db.session.scalars(
-        select(Registration).where(column == target.id).order_by(Registration.id)
-    )
-    return [(r.status, registrations.waiting_position(r)) for r in rows]
 
 
 def test_confirmed_until_capacity_then_waiting_with_position(make_event):
@@ -139,7 +118,7 @@ def test_maximum_per_organisation_sends_the_next_one_to_the_waiting_list(make_ev
     gent = [registrations.register(event.id, applicant(n, organisation="gent ")) for n in range(3)]
     genk = registrations.register(event.id, applicant(9, organisation="Genk"))
     assert [o.registration.status for o in gent] == [S.confirmed, S.confirmed, S.waiting]
-    assert gent[2].registration.waiting_reason == registrations.ORGANISATION_LIMIT
+    assert gent[2].registration.waiting_reason == places.ORGANISATION_LIMIT
     assert gent[0].registration.organisation.name == "Gent"
     assert genk.registration.status is S.confirmed
 
@@ -148,7 +127,7 @@ def test_maximum_per_organisation_counts_free_text_organisations(make_event):
     event = make_event(capacity=10, max_per_organisation=1)
     registrations.register(event.id, applicant(1, organisation="Politiezone Rupel"))
     second = registrations.register(event.id, applicant(2, organisation="politiezone rupel"))
-    assert second.registration.waiting_reason == registrations.ORGANISATION_LIMIT
+    assert second.registration.waiting_reason == places.ORGANISATION_LIMIT
 
 
 def test_cancelling_promotes_the_first_in_line(make_event):
@@ -204,21 +183,6 @@ def test_tokens_are_long_random_and_not_the_id(make_event):
     tokens = {registrations.register(event.id, applicant(n)).registration.token for n in range(20)}
     assert len(tokens) == 20
     assert all(len(token) >= 32 for token in tokens)
-
-
-def form_data(number: int = 1, **overrides) -> dict:
-    data = {
-        "first_name": "An",
-        "last_name": f"Peeters {number}",
-        "email": f"an{number}@example.org",
-        "organisation": "Gent",
-        "role": "medewerker",
-        "function": "Preventiewerker",
-        "remarks": "",
-        "consent": "y",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_activity_page_has_the_form_with_municipalities(client, make_event):

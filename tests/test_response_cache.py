@@ -13,7 +13,7 @@ from scheduler.extensions import db
 from scheduler.models import Theme, utcnow
 from scheduler.response_cache import DataVersion, ResponseCache, share_until
 from scheduler.services import registrations
-from tests.test_registrations import applicant
+from tests.helpers import applicant
 
 
 def test_the_agenda_is_served_from_memory_until_a_registration_changes_it(

@@ -20,9 +20,9 @@ from scheduler.models import (
     RegistrationStatus,
     utcnow,
 )
-from scheduler.services import registrations
+from scheduler.services import moderation, registrations
 from tests.conftest import StaffLogin, base_config
-from tests.test_registrations import applicant, form_data
+from tests.helpers import applicant, event_form, form_data
 
 SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1, "series_id": 1,
                  "request_id": 1, "part_id": 1}
@@ -132,17 +132,6 @@ def test_staff_create_command(runner):
     again = runner.invoke(args=["staff", "create", "CLI@vvsg.be"],
                           input="een lang wachtwoord\neen lang wachtwoord\n")
     assert again.exit_code != 0 and "bestaat al" in again.output
-
-
-def event_form(**overrides) -> dict:
-    data = {
-        "kind": "training", "audience": "both", "title": "Nieuwe vorming", "slug": "nieuwe-vorming",
-        "summary": "Kort", "description": "**Vet**", "day": "2031-03-11", "start_time": "13:30",
-        "end_time": "16:00", "venue": "Stadhuis", "address": "Markt 1", "municipality": "Mechelen",
-        "capacity": "20",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_create_an_activity_as_draft(client, staff):
@@ -332,7 +321,7 @@ def test_reach_report_counts_municipalities(client, staff, make_event, municipal
     registrations.register(event.id, applicant(3, organisation="Genk"))
     registrations.register(event.id, applicant(4, organisation="Politiezone X"))
     admin = staff.login()
-    registrations.set_attendance(first, event, True, admin)
+    moderation.set_attendance(first, event, True, admin)
     today = date.today()
     query = f"?van={today - timedelta(days=30)}&tot={today + timedelta(days=30)}"
     page = client.get("/beheer/bereik" + query).get_data(as_text=True)

@@ -8,18 +8,16 @@ exactly when its content does.
 """
 
 import hashlib
-import hmac
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, and_, exc, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, exc, func, select
 from sqlalchemy.orm import joinedload
 
 from scheduler import dates
-from scheduler.extensions import begin_write_transaction, db
+from scheduler.extensions import begin_write_transaction, db, insert_or_update
 from scheduler.models import (
     ACTIVE_STATUSES,
     CalendarText,
@@ -34,8 +32,9 @@ from scheduler.models import (
     event_themes,
     new_token,
 )
+from scheduler.services import places
 from scheduler.services.calendar import FORMAT_VERSION, Entry, Stamp, personal_entry
-from scheduler.services.registrations import normalise_email
+from scheduler.services.tokens import find_by_token
 
 
 @dataclass(frozen=True)
@@ -139,11 +138,9 @@ def store_serialised(serialised: list[tuple[int, str, str]]) -> None:
     """
     if not serialised:
         return
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [{"event_id": event_id, "digest": digest, "body": body}
             for event_id, digest, body in serialised]
-    statement = insert(CalendarText)
+    statement = insert_or_update(CalendarText)
     statement = statement.on_conflict_do_update(
         index_elements=["event_id"],
         set_={"digest": statement.excluded.digest, "body": statement.excluded.body},
@@ -162,16 +159,8 @@ def event_version(event: Event) -> Version:
 
 
 def find_person_by_feed_token(token: str) -> Person | None:
-    if not token or len(token) > 64:
-        return None
-    found = db.session.scalars(select(Person).where(Person.feed_token == token)).one_or_none()
-    return found if found is not None and hmac.compare_digest(found.feed_token, token) else None
-
-
-def find_person(email: str) -> Person | None:
-    """The person behind an e-mail address, if they ever registered."""
-    address = normalise_email(email)
-    return db.session.scalars(select(Person).where(Person.email_normalised == address)).first()
+    """The person behind a personal feed address."""
+    return find_by_token(select(Person), Person.feed_token, token)
 
 
 def renew_feed_token(person: Person) -> Person:
@@ -182,13 +171,9 @@ def renew_feed_token(person: Person) -> Person:
 
 
 def _person_rows(person: Person):
-    joined = or_(
-        Registration.event_id == Event.id,
-        and_(Registration.series_id.is_not(None), Registration.series_id == Event.series_id),
-    )
     return (
         select(Event, Registration.status, Registration.id)
-        .join(Registration, joined)
+        .join(Registration, places.covers_event())
         .where(Registration.email_normalised == person.email_normalised,
                Event.status != EventStatus.draft)
     )

@@ -10,12 +10,13 @@ import logging
 import smtplib
 import ssl
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
@@ -33,7 +34,7 @@ from scheduler.models import (
     RegistrationStatus,
     utcnow,
 )
-from scheduler.services import calendar
+from scheduler.services import calendar, places
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,12 @@ KINDS = {
         "gegevens; de uitnodiging in bijlage past je agenda aan.",
         "REQUEST",
     ),
+    "session_added": MailText(
+        "Nieuwe bijeenkomst: {title}",
+        "Er is een bijeenkomst bijgekomen in de reeks waarvoor je ingeschreven bent. Open de "
+        "uitnodiging in bijlage om ze in je agenda te zetten.",
+        "REQUEST",
+    ),
     "reminder": MailText(
         "Herinnering: {title}",
         "Tot binnenkort! Hieronder vind je nog eens alle praktische gegevens.",
@@ -138,7 +145,7 @@ def queue(
 ) -> OutboxMessage:
     """Compose a mail about ``registration`` and add it to the session; the caller commits."""
     text = KINDS[kind]
-    target = registration.series or registration.event
+    target = registration.places_owner
     event = event or registration.event
     if event is not None:
         sessions = [event]
@@ -172,7 +179,7 @@ def queue(
         subject=clean_header(text.subject.format(title=title), 250),
         text_body=render_template("mail/message.txt", **context),
         html_body=render_template("mail/message.html", **context),
-        message_id=make_msgid(domain=_sender_domain()),
+        message_id=new_message_id(),
         next_attempt_at=utcnow(),
     )
     if with_calendar:
@@ -184,6 +191,13 @@ def queue(
         message.last_error = f"Ongeldig adres: {error}"
     db.session.add(message)
     return message
+
+
+def queue_promotions(promoted: list[Registration]) -> None:
+    """Tell everyone who moved up from the waiting list; the caller commits."""
+    for registration in promoted:
+        confirmed = registration.status is RegistrationStatus.confirmed
+        queue("promoted" if confirmed else "promoted_pending", registration)
 
 
 def _attach_calendar(message: OutboxMessage, method: str | None, registration: Registration,
@@ -207,8 +221,11 @@ def _attach_calendar(message: OutboxMessage, method: str | None, registration: R
     ).decode("utf-8")
 
 
-def _sender_domain() -> str:
-    return current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+def new_message_id() -> str:
+    """A Message-ID of 122 random bits; ``make_msgid`` draws from the shared ``random`` state,
+    which tests and libraries seed, and gave two mails of the same moment the same id."""
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
 
 
 def compose(message: OutboxMessage) -> EmailMessage:
@@ -399,31 +416,16 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
     """
     now = now or utcnow()
     days = days_before if days_before is not None else current_app.config["MAIL_REMINDER_DAYS"]
-    soon = select(Event).where(
-        Event.status == EventStatus.published,
-        Event.starts_at > now,
-        Event.starts_at <= now + timedelta(days=days),
-    )
-    events = db.session.scalars(soon).all()
-    if not events:
-        return 0
-    by_id = {event.id: event for event in events}
-    series_sessions: dict[int, list[Event]] = {}
-    for event in events:
-        if event.series_id is not None:
-            series_sessions.setdefault(event.series_id, []).append(event)
-    rows = db.session.scalars(
-        select(Registration).where(
-            Registration.status == RegistrationStatus.confirmed,
-            or_(Registration.event_id.in_(by_id), Registration.series_id.in_(series_sessions)),
-        )
+    pairs = db.session.execute(
+        select(Registration, Event)
+        .join(Event, places.covers_event())
+        .where(Event.status == EventStatus.published,
+               Event.starts_at > now,
+               Event.starts_at <= now + timedelta(days=days),
+               Registration.status == RegistrationStatus.confirmed)
     ).all()
-    pairs = []
-    for registration in rows:
-        if registration.event_id is not None:
-            pairs.append((registration, by_id[registration.event_id]))
-        else:
-            pairs.extend((registration, s) for s in series_sessions[registration.series_id])
+    if not pairs:
+        return 0
     keys = {f"reminder:{registration.id}:{event.id}": (registration, event)
             for registration, event in pairs}
     existing = set(db.session.scalars(
@@ -459,7 +461,7 @@ def queue_notice(kind: str, *, recipient: str, recipient_name: str, subject: str
         recipient_name=clean_header(recipient_name), subject=clean_header(subject, 250),
         text_body=render_template("mail/notice.txt", **context),
         html_body=render_template("mail/notice.html", **context),
-        message_id=make_msgid(domain=_sender_domain()), next_attempt_at=utcnow(),
+        message_id=new_message_id(), next_attempt_at=utcnow(),
     )
     db.session.add(message)
     return message

@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduler.extensions import db
 from scheduler.models import Organisation
@@ -21,3 +21,15 @@ def municipality_names() -> tuple[str, ...]:
             .order_by(Organisation.name)
         )
     )
+
+
+def find_municipality(name: str) -> Organisation | None:
+    """The reference municipality with exactly this name, ignoring case and spaces around it."""
+    wanted = name.strip().lower()
+    if not wanted:
+        return None
+    return db.session.scalars(
+        select(Organisation).where(
+            Organisation.nis_code.is_not(None), func.lower(Organisation.name) == wanted
+        )
+    ).first()

@@ -7,7 +7,7 @@ removes what identifies a person (names, e-mail, function, remarks, personal lin
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, cast, delete, func, literal, select, update
 
 from scheduler.extensions import db
 from scheduler.models import (
@@ -19,8 +19,8 @@ from scheduler.models import (
     TrainingRequest,
     utcnow,
 )
-from scheduler.services import audit
-from scheduler.services.registrations import normalise_email
+from scheduler.services import audit, places
+from scheduler.services.people import normalise_email
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,11 @@ class PurgeReport:
 
 def _ended_before(cutoff: datetime):
     """Registrations whose activity, or every session of whose series, ended before cutoff."""
-    last_session_end = (
-        select(func.max(Event.ends_at)).where(Event.series_id == Registration.series_id)
+    last_end = (
+        select(func.max(Event.ends_at)).where(places.covers_event()).correlate(Registration)
         .scalar_subquery()
     )
-    own_end = select(Event.ends_at).where(Event.id == Registration.event_id).scalar_subquery()
-    return or_(
-        Registration.event_id.is_not(None) & (own_end < cutoff),
-        Registration.series_id.is_not(None) & (last_session_end < cutoff),
-    )
+    return last_end < cutoff
 
 
 def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) -> PurgeReport:

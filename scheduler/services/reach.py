@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, func, or_, select
+from sqlalchemy import and_, distinct, func, select
 
 from scheduler.extensions import db
 from scheduler.models import (
@@ -16,6 +16,7 @@ from scheduler.models import (
     Registration,
     RegistrationStatus,
 )
+from scheduler.services import places
 
 COUNTED = (RegistrationStatus.confirmed,)
 
@@ -49,13 +50,9 @@ def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> Reac
     )
     if kind is not None:
         in_period = and_(in_period, Event.kind == kind)
-    linked = or_(
-        Registration.event_id == Event.id,
-        and_(Registration.series_id.is_not(None), Registration.series_id == Event.series_id),
-    )
     registered = dict(db.session.execute(
         select(Registration.organisation_id, func.count(distinct(Registration.id)))
-        .join(Event, linked)
+        .join(Event, places.covers_event())
         .where(in_period, Registration.status.in_(COUNTED),
                Registration.organisation_id.is_not(None))
         .group_by(Registration.organisation_id)

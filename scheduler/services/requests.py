@@ -22,7 +22,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import audit, mail
-from scheduler.services.registrations import find_municipality
+from scheduler.services.organisations import find_municipality
 
 REQUEST_STATUS = {
     RequestStatus.new: "Nieuw",

@@ -7,18 +7,18 @@ from scheduler.forms import KIND_SLUGS, AgendaFilterForm, RegistrationForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.models import Event, utcnow
 from scheduler.response_cache import share_until
-from scheduler.services import events as event_service
+from scheduler.services import agenda, places
 from scheduler.services.organisations import municipality_names
 
 bp = Blueprint("events", __name__)
 
 
-def _read_filters(form: AgendaFilterForm) -> event_service.AgendaFilters:
+def _read_filters(form: AgendaFilterForm) -> agenda.AgendaFilters:
     month = None
     if form.maand.data:
         year, number = form.maand.data.split("-")
         month = (int(year), int(number))
-    return event_service.AgendaFilters(
+    return agenda.AgendaFilters(
         kind=KIND_SLUGS.get(form.soort.data or ""),
         theme=form.thema.data or None,
         province=form.provincie.data or None,
@@ -32,7 +32,7 @@ def index():
     now = utcnow()
     form = AgendaFilterForm(
         formdata=request.args or None,
-        themes=event_service.list_themes(),
+        themes=agenda.list_themes(),
         today=dates.local(now).date(),
     )
     status = 200
@@ -45,7 +45,7 @@ def index():
     filters = _read_filters(form)
     page = form.pagina.data or 1
     page_size = current_app.config["AGENDA_PAGE_SIZE"]
-    agenda = event_service.list_upcoming_events(filters, now, page, page_size)
+    upcoming = agenda.list_upcoming_events(filters, now, page, page_size)
     filter_args = {
         name: form[name].data
         for name in ("soort", "thema", "provincie", "maand")
@@ -56,16 +56,16 @@ def index():
         "events/_agenda.html",
         status=status,
         form=form,
-        events=agenda.events,
-        seats=event_service.seat_summaries(agenda.events),
+        events=upcoming.events,
+        seats=places.summaries(upcoming.events),
         now=now,
         page=page,
-        has_more=agenda.has_more,
+        has_more=upcoming.has_more,
         filter_args=filter_args,
     )
     if status == 200 and page == 1:
         # Later pages also shift when an activity on an earlier page ends; they are not kept.
-        changes = [dates.next_month_start(now), agenda.changes_at(now)]
+        changes = [dates.next_month_start(now), upcoming.changes_at(now)]
         share_until(request.environ, min(filter(None, changes)))
     canonical = url_for("events.index", **filter_args, **({"pagina": page} if page > 1 else {}))
     return with_pushed_url(response, canonical)
@@ -79,12 +79,12 @@ def archive():
     if page < 1 or page > 10_000:
         abort(404)
     page_size = current_app.config["AGENDA_PAGE_SIZE"]
-    archive = event_service.list_past_events(now, page, page_size)
+    archive = agenda.list_past_events(now, page, page_size)
     return page_or_partial(
         "events/archive.html",
         "events/_archive_list.html",
         events=archive.events,
-        seats=event_service.seat_summaries(archive.events),
+        seats=places.summaries(archive.events),
         now=now,
         page=page,
         has_more=archive.has_more,
@@ -94,7 +94,7 @@ def archive():
 @bp.get("/activiteiten/<slug:slug>")
 def detail(slug: str):
     """Everything about one activity, with its places and the registration form."""
-    event = event_service.get_public_event(slug)
+    event = agenda.get_public_event(slug)
     if event is None:
         abort(404)
     return render_detail(event, form=RegistrationForm(formdata=None))
@@ -103,8 +103,8 @@ def detail(slug: str):
 def render_detail(event: Event, form: RegistrationForm, status: int = 200):
     """The activity page, also when a registration form comes back with messages."""
     now = utcnow()
-    sessions = event_service.list_sessions(event.series) if event.series else []
-    seats = event_service.seat_summaries([event])[event.id]
+    sessions = agenda.list_sessions(event.series) if event.series else []
+    seats = places.summaries([event])[event.id]
     return page_or_partial(
         "events/detail.html",
         "events/_seats.html",
@@ -112,7 +112,7 @@ def render_detail(event: Event, form: RegistrationForm, status: int = 200):
         event=event,
         sessions=sessions,
         seats=seats,
-        availability=event_service.describe_availability(event, seats, now),
+        availability=agenda.describe_availability(event, seats, now),
         now=now,
         form=form,
         municipalities=municipality_names(),

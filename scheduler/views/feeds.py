@@ -15,8 +15,8 @@ from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.links import public_url
 from scheduler.models import Event, Series, Theme, utcnow
 from scheduler.response_cache import share_until
+from scheduler.services import agenda as agenda_service
 from scheduler.services import calendar, feeds
-from scheduler.services import events as event_service
 
 bp = Blueprint("feeds", __name__)
 THEME_SLUG = re.compile(r"[a-z0-9-]{1,80}")
@@ -145,7 +145,7 @@ def series(slug: str):
 @bp.get("/activiteiten/<slug:slug>.ics")
 def event(slug: str):
     """One activity as a file to open in any calendar program."""
-    found = event_service.get_public_event(slug)
+    found = agenda_service.get_public_event(slug)
     if found is None:
         abort(404)
 
@@ -178,7 +178,7 @@ def personal(token: str):
 @bp.get("/abonneren")
 def subscribe():
     """How to subscribe to the agenda in Outlook, Google Calendar or Apple Calendar."""
-    known_themes = event_service.list_themes()
+    known_themes = agenda_service.list_themes()
     form = SubscribeForm(request.args, themes=known_themes)
     form.validate()
     kinds = [kind for kind in form.soort.data or [] if kind in KIND_SLUGS]

@@ -17,8 +17,7 @@ from scheduler.forms import ConfirmForm, RegistrationForm
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
 from scheduler.models import utcnow
-from scheduler.services import events as event_service
-from scheduler.services import feeds
+from scheduler.services import agenda, feeds, people, places
 from scheduler.services import registrations as registration_service
 from scheduler.views.events import render_detail
 
@@ -47,7 +46,7 @@ def _form_refused(event, form: RegistrationForm):
 @limiter.limit(_registration_limit)
 def create(slug: str):
     """Register for an activity; htmx gets the outcome in place, a plain post is redirected."""
-    event = event_service.get_public_event(slug)
+    event = agenda.get_public_event(slug)
     if event is None:
         abort(404)
     form = RegistrationForm()
@@ -64,14 +63,14 @@ def create(slug: str):
                   "Je hoeft niets meer te doen.", "info")
             return redirect(url_for("events.detail", slug=slug, _anchor="registration"), 303)
         return redirect(url_for("registrations.detail", token=outcome.registration.token), 303)
-    event = event_service.get_public_event(slug)
-    seats = event_service.seat_summaries([event])[event.id]
+    event = agenda.get_public_event(slug)
+    seats = places.summaries([event])[event.id]
     html = render_template(
         "registrations/_outcome.html",
         event=event,
         outcome=outcome,
         seats=seats,
-        availability=event_service.describe_availability(event, seats, utcnow()),
+        availability=agenda.describe_availability(event, seats, utcnow()),
     )
     response = _private(make_response(html))
     return with_trigger(response, "registration-created") if outcome.is_new else response
@@ -80,19 +79,19 @@ def create(slug: str):
 @bp.get("/inschrijving/<token:token>")
 def detail(token: str):
     """The personal page of one registration: its status, place in line, and how to cancel."""
-    registration = registration_service.find_by_token(token)
+    registration = registration_service.find_by_personal_token(token)
     if registration is None:
         abort(404)
     sessions = (
-        event_service.list_sessions(registration.series) if registration.series else []
+        agenda.list_sessions(registration.series) if registration.series else []
     )
-    person = feeds.find_person(registration.email)
+    person = people.find_person(registration.email)
     feed_url = public_url("feeds.personal", token=person.feed_token) if person else None
     html = render_template(
         "registrations/detail.html",
         registration=registration,
         sessions=sessions,
-        position=registration_service.waiting_position(registration),
+        position=places.waiting_position(registration),
         now=utcnow(),
         feed_url=feed_url,
         renew_form=ConfirmForm(),
@@ -104,8 +103,8 @@ def detail(token: str):
 @limiter.limit(_registration_limit)
 def renew_feed(token: str):
     """Give the person a new personal feed address; the old one answers 404 from now on."""
-    registration = registration_service.find_by_token(token)
-    person = feeds.find_person(registration.email) if registration else None
+    registration = registration_service.find_by_personal_token(token)
+    person = people.find_person(registration.email) if registration else None
     if person is None:
         abort(404)
     if ConfirmForm().validate_on_submit():
@@ -119,7 +118,7 @@ def renew_feed(token: str):
 @limiter.limit(_registration_limit, methods=["POST"])
 def cancel(token: str):
     """Ask for confirmation, then cancel; the first person on the waiting list moves up."""
-    registration = registration_service.find_by_token(token)
+    registration = registration_service.find_by_personal_token(token)
     if registration is None:
         abort(404)
     form = ConfirmForm()

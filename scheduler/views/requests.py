@@ -6,7 +6,7 @@ from scheduler.extensions import limiter
 from scheduler.forms import TrainingRequestForm
 from scheduler.markdown import render_markdown
 from scheduler.models import EventKind, utcnow
-from scheduler.services import events as event_service
+from scheduler.services import agenda
 from scheduler.services import requests as request_service
 from scheduler.services.organisations import municipality_names
 
@@ -59,8 +59,8 @@ def offering():
     """What the programme offers, its next activities, the helpdesk, and where else to go."""
     now = utcnow()
     upcoming = {
-        kind.value: event_service.list_upcoming_events(
-            event_service.AgendaFilters(kind=kind), now, page_size=3
+        kind.value: agenda.list_upcoming_events(
+            agenda.AgendaFilters(kind=kind), now, page_size=3
         ).events
         for kind in (EventKind.training, EventKind.visit, EventKind.intervision)
     }

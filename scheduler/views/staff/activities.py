@@ -3,13 +3,19 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from scheduler.errors import SchedulerError
+from scheduler.errors import SchedulerError, SlugTakenError
 from scheduler.extensions import db
-from scheduler.forms import CancelEventForm, ConfirmForm, EventForm, SeriesForm
+from scheduler.forms import (
+    CancelEventForm,
+    ConfirmForm,
+    EventForm,
+    SeriesForm,
+    SeriesSettingsForm,
+    SessionForm,
+)
 from scheduler.markdown import render_markdown
 from scheduler.models import Event, Series, utcnow
-from scheduler.services import events as event_service
-from scheduler.services.events import SlugTakenError
+from scheduler.services import agenda, places, planning
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp
 
@@ -26,9 +32,9 @@ def events():
     section = request.args.get("toon", "komend")
     if section not in SECTIONS:
         abort(404)
-    found = event_service.list_for_staff(SECTIONS[section], utcnow())
+    found = planning.list_for_staff(SECTIONS[section], utcnow())
     return render_template(
-        "staff/events.html", events=found, seats=event_service.seat_summaries(found),
+        "staff/events.html", events=found, seats=places.summaries(found),
         section=section, action_form=ConfirmForm(),
     )
 
@@ -43,10 +49,10 @@ def _render_form(form: EventForm, event: Event | None, status: int = 200):
 @bp.route("/activiteiten/nieuw", methods=["GET", "POST"])
 def event_new():
     """Plan a new activity; it starts as a draft."""
-    form = EventForm(themes=event_service.list_themes())
+    form = EventForm(themes=agenda.list_themes())
     if form.validate_on_submit():
         try:
-            event = event_service.save_event(None, form.fields(), current_user)
+            event = planning.save_event(None, form.fields(), current_user).subject
         except SlugTakenError as refusal:
             form.slug.errors.append(refusal.message)
         else:
@@ -59,16 +65,16 @@ def event_new():
 def event_edit(event_id: int):
     """Edit an activity; a change of time or place is mailed to everyone registered."""
     event = _event_or_404(event_id)
-    form = EventForm(themes=event_service.list_themes())
+    form = EventForm(themes=agenda.list_themes(), is_session=event.is_session)
     if request.method == "GET":
         form.fill_from(event)
     elif form.validate_on_submit():
         try:
-            event_service.save_event(event, form.fields(), current_user)
+            outcome = planning.save_event(event, form.fields(), current_user)
         except SlugTakenError as refusal:
             form.slug.errors.append(refusal.message)
         else:
-            flash("De wijzigingen zijn bewaard.", "success")
+            flash_places("De wijzigingen zijn bewaard.", outcome)
             return redirect(url_for("staff.event_edit", event_id=event.id), 303)
     return _render_form(form, event, 422 if form.errors else 200)
 
@@ -100,7 +106,7 @@ def _button_action(event_id: int, action, success: str):
 def event_publish(event_id: int):
     """Make a draft public."""
     return _button_action(
-        event_id, lambda e: event_service.set_published(e, True, current_user),
+        event_id, lambda e: planning.set_published(e, True, current_user),
         "De activiteit staat nu in de agenda.")
 
 
@@ -108,7 +114,7 @@ def event_publish(event_id: int):
 def event_unpublish(event_id: int):
     """Take an activity back to draft."""
     return _button_action(
-        event_id, lambda e: event_service.set_published(e, False, current_user),
+        event_id, lambda e: planning.set_published(e, False, current_user),
         "De activiteit is teruggezet naar ontwerp.")
 
 
@@ -116,7 +122,7 @@ def event_unpublish(event_id: int):
 def event_duplicate(event_id: int):
     """Copy an activity as a draft, to plan it on a new date."""
     return _button_action(
-        event_id, lambda e: event_service.duplicate_event(e, current_user),
+        event_id, lambda e: planning.duplicate_event(e, current_user),
         "Kopie gemaakt. Pas de datum aan en publiceer.")
 
 
@@ -124,7 +130,7 @@ def event_duplicate(event_id: int):
 def event_delete(event_id: int):
     """Delete a draft without registrations."""
     return _button_action(
-        event_id, lambda e: event_service.delete_draft(e, current_user),
+        event_id, lambda e: planning.delete_draft(e, current_user),
         "Het ontwerp is verwijderd.")
 
 
@@ -134,8 +140,13 @@ def event_cancel(event_id: int):
     event = _event_or_404(event_id)
     form = CancelEventForm()
     if form.validate_on_submit():
-        mailed = event_service.cancel_event(event, form.reason.data, current_user)
-        flash(f"De activiteit is geannuleerd; {mailed} deelnemers krijgen een mail.", "success")
+        try:
+            mailed = planning.cancel_event(event, form.reason.data, current_user)
+        except SchedulerError as refusal:
+            flash(refusal.message, "error")
+        else:
+            flash(f"De activiteit is geannuleerd; {mailed} deelnemers krijgen een mail.",
+                  "success")
         return redirect(url_for("staff.event_edit", event_id=event.id), 303)
     status = 422 if form.errors else 200
     return render_template("staff/event_cancel.html", event=event, form=form), status
@@ -147,7 +158,7 @@ def series_new():
     form = SeriesForm()
     if form.validate_on_submit():
         try:
-            series = event_service.create_series(form.fields(), current_user)
+            series = planning.create_series(form.fields(), current_user)
         except SlugTakenError as refusal:
             form.slug.errors.append(refusal.message)
         else:
@@ -158,11 +169,53 @@ def series_new():
     ), 422 if form.errors else 200
 
 
-@bp.get("/reeksen/<int:series_id>")
+def flash_places(done: str, outcome: planning.PlacesOutcome) -> None:
+    """Say what a change did to the places: who moved up, and who is now above capacity."""
+    flash(done, "success")
+    if outcome.promoted:
+        flash(f"{len(outcome.promoted)} van de wachtlijst doorgeschoven en gemaild.", "success")
+    if outcome.over_capacity:
+        flash(f"Er zijn {outcome.over_capacity} inschrijvingen meer dan de nieuwe capaciteit. "
+              "Ze behouden hun plaats; annuleer er zelf als dat nodig is.", "warning")
+
+
+def _render_series(series: Series, settings_form: SeriesSettingsForm,
+                   session_form: SessionForm, status: int = 200):
+    return render_template(
+        "staff/series.html", series=series, settings_form=settings_form,
+        session_form=session_form, seats=places.seats_of(series),
+        municipalities=municipality_names(), confirm_form=ConfirmForm(),
+    ), status
+
+
+@bp.route("/reeksen/<int:series_id>", methods=["GET", "POST"])
 def series_detail(series_id: int):
-    """The sessions of a series; each one is edited like any activity."""
+    """A series: its places and moderation (which its sessions take), and its sessions."""
     series = db.get_or_404(Series, series_id)
-    return render_template("staff/series.html", series=series, confirm_form=ConfirmForm())
+    form = SeriesSettingsForm()
+    if request.method == "GET":
+        form.fill_from(series)
+    elif form.validate_on_submit():
+        outcome = planning.update_series(series, form.settings(), current_user)
+        flash_places("De reeks is bewaard.", outcome)
+        return redirect(url_for("staff.series_detail", series_id=series.id), 303)
+    return _render_series(series, form, SessionForm(formdata=None),
+                          422 if form.errors else 200)
+
+
+@bp.post("/reeksen/<int:series_id>/bijeenkomsten")
+def series_add_session(series_id: int):
+    """Add a meeting; published at once (and sent to the enrolled) while the series is."""
+    series = db.get_or_404(Series, series_id)
+    form = SessionForm()
+    if form.validate_on_submit():
+        session = planning.add_session(series, form.fields(), current_user)
+        flash("Bijeenkomst toegevoegd" + (" en gepubliceerd." if session.is_published
+                                          else " als ontwerp."), "success")
+        return redirect(url_for("staff.series_detail", series_id=series.id), 303)
+    settings_form = SeriesSettingsForm(formdata=None)
+    settings_form.fill_from(series)
+    return _render_series(series, settings_form, form, 422)
 
 
 @bp.post("/reeksen/<int:series_id>/publiceren")
@@ -171,6 +224,6 @@ def series_publish(series_id: int):
     series = db.get_or_404(Series, series_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    published = event_service.publish_series(series, current_user)
+    published = planning.publish_series(series, current_user)
     flash(f"{published} bijeenkomsten gepubliceerd.", "success")
     return redirect(url_for("staff.series_detail", series_id=series.id), 303)

@@ -9,8 +9,7 @@ from scheduler.extensions import db
 from scheduler.forms import ConfirmForm, StaffRegistrationForm
 from scheduler.htmx import is_htmx
 from scheduler.models import Event, Registration
-from scheduler.services import audit, mail, registrations
-from scheduler.services import events as event_service
+from scheduler.services import audit, mail, moderation, places
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp
 from scheduler.views.staff.exports import csv_download
@@ -19,10 +18,7 @@ from scheduler.views.staff.exports import csv_download
 def _load(event_id: int, registration_id: int) -> tuple[Event, Registration]:
     event = db.get_or_404(Event, event_id)
     registration = db.get_or_404(Registration, registration_id)
-    belongs = registration.event_id == event.id or (
-        registration.series_id is not None and registration.series_id == event.series_id
-    )
-    if not belongs:
+    if not places.belongs_to(registration, event):
         abort(404)
     return event, registration
 
@@ -31,11 +27,11 @@ def _load(event_id: int, registration_id: int) -> tuple[Event, Registration]:
 def participants(event_id: int):
     """Everyone registered, with status, organisation, role, remarks and attendance."""
     event = db.get_or_404(Event, event_id)
-    people = registrations.list_for_event(event)
+    people = places.list_for_event(event)
     return render_template(
         "staff/participants.html", event=event, people=people,
-        attendance=registrations.attendance_for(event),
-        seats=event_service.seat_summaries([event])[event.id], action_form=ConfirmForm(),
+        attendance=moderation.attendance_for(event),
+        seats=places.summaries([event])[event.id], action_form=ConfirmForm(),
         emails="; ".join(p.email for p in people if p.is_active),
         mails=mail.delivery_by_registration([p.id for p in people]),
     )
@@ -57,19 +53,19 @@ def _act(event_id: int, registration_id: int, action, success: str):
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/goedkeuren")
 def registration_approve(event_id: int, registration_id: int):
     """Approve a registration that awaits approval."""
-    return _act(event_id, registration_id, registrations.approve, "Goedgekeurd en gemaild.")
+    return _act(event_id, registration_id, moderation.approve, "Goedgekeurd en gemaild.")
 
 
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/weigeren")
 def registration_decline(event_id: int, registration_id: int):
     """Decline a registration; its place goes to the waiting list."""
-    return _act(event_id, registration_id, registrations.decline, "Niet weerhouden en gemaild.")
+    return _act(event_id, registration_id, moderation.decline, "Niet weerhouden en gemaild.")
 
 
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/doorschuiven")
 def registration_promote(event_id: int, registration_id: int):
     """Move someone up from the waiting list by hand."""
-    return _act(event_id, registration_id, registrations.promote, "Doorgeschoven en gemaild.")
+    return _act(event_id, registration_id, moderation.promote, "Doorgeschoven en gemaild.")
 
 
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/aanwezigheid")
@@ -79,7 +75,7 @@ def registration_attendance(event_id: int, registration_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     present = request.form.get("aanwezig") == "1"
-    registrations.set_attendance(registration, event, present, current_user)
+    moderation.set_attendance(registration, event, present, current_user)
     if is_htmx():
         return render_template(
             "staff/_attendance.html", event=event, person=registration, present=present,
@@ -96,7 +92,7 @@ def registration_add(event_id: int):
     form = StaffRegistrationForm()
     if form.validate_on_submit():
         try:
-            outcome = registrations.register_by_hand(event.id, form.applicant(), current_user)
+            outcome = moderation.register_by_hand(event.id, form.applicant(), current_user)
         except SchedulerError as refusal:
             form.form_errors.append(refusal.message)
         else:
@@ -112,8 +108,8 @@ def registration_add(event_id: int):
 def participants_csv(event_id: int) -> Response:
     """The list for Excel in Belgium: UTF-8 with BOM and ';' between columns."""
     event = db.get_or_404(Event, event_id)
-    people = registrations.list_for_event(event)
-    attendance = registrations.attendance_for(event)
+    people = places.list_for_event(event)
+    attendance = moderation.attendance_for(event)
     header = ["Voornaam", "Naam", "E-mail", "Organisatie", "Rol", "Functie", "Status",
               "Opmerkingen", "Aanwezig", "Ingeschreven op"]
     rows = []

@@ -9,8 +9,7 @@ from scheduler.dates import brussels_to_utc, local
 from scheduler.extensions import db
 from scheduler.forms import KIND_SLUGS, ConfirmForm, ReachForm
 from scheduler.models import utcnow
-from scheduler.services import audit, mail, reach, registrations
-from scheduler.services import events as event_service
+from scheduler.services import audit, mail, moderation, places, planning, reach
 from scheduler.views.staff.blueprint import bp
 from scheduler.views.staff.exports import csv_download
 
@@ -19,12 +18,12 @@ from scheduler.views.staff.exports import csv_download
 def dashboard():
     """The next activities with fill rate, approvals waiting, recent cancellations, failed mail."""
     now = utcnow()
-    upcoming = event_service.list_for_staff("upcoming", now, limit=10)
-    pending = registrations.awaiting_approval()
+    upcoming = planning.list_for_staff("upcoming", now, limit=10)
+    pending = moderation.awaiting_approval()
     return render_template(
-        "staff/dashboard.html", upcoming=upcoming, seats=event_service.seat_summaries(upcoming),
-        pending=pending, sessions={r.id: registrations.session_of(r) for r in pending},
-        cancellations=registrations.recent_cancellations(now - timedelta(days=14)),
+        "staff/dashboard.html", upcoming=upcoming, seats=places.summaries(upcoming),
+        pending=pending, sessions={r.id: moderation.session_of(r) for r in pending},
+        cancellations=moderation.recent_cancellations(now - timedelta(days=14)),
         failed=mail.failed_messages(), action_form=ConfirmForm(),
     )
 

@@ -1,0 +1,290 @@
+"""Places: who owns them (an activity, or the series its sessions share), and counting them.
+
+A session of a series takes its places, moderation and maximum per organisation from the
+series: people enrol in the series as one. Every other activity holds its own. This module is
+the only place that makes that decision (through ``Event.places_owner``); everything that
+locks, counts, lists or fills places goes through it.
+
+Places are counted while the database's write lock is held: the owner's row is locked with
+SELECT … FOR UPDATE on PostgreSQL, and the transaction begins with BEGIN IMMEDIATE on SQLite.
+Two people pressing "inschrijven" at the same moment are therefore handled one after the other.
+Awaiting approval holds a place, so staff can approve everyone who waits for approval without
+ever exceeding capacity, and people who asked first are not overtaken by later ones.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from scheduler.extensions import begin_write_transaction, db
+from scheduler.models import (
+    ACTIVE_STATUSES,
+    SEAT_HOLDING_STATUSES,
+    Event,
+    Organisation,
+    Registration,
+    RegistrationStatus,
+    Series,
+)
+
+Owner = Event | Series
+# Why a person waits although places are left.
+ORGANISATION_LIMIT = "organisation_limit"
+
+
+@dataclass(frozen=True)
+class Seats:
+    """The places of an activity, or of the series it belongs to."""
+
+    capacity: int | None
+    confirmed: int = 0
+    pending: int = 0
+    waiting: int = 0
+
+    @property
+    def taken(self) -> int:
+        """Confirmed and awaiting-approval registrations both hold a place."""
+        return self.confirmed + self.pending
+
+    @property
+    def left(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.taken >= self.capacity
+
+    @property
+    def over_capacity(self) -> int:
+        """How many hold a place beyond the capacity, after staff lowered it."""
+        return 0 if self.capacity is None else max(self.taken - self.capacity, 0)
+
+
+def lock(event_id: int) -> tuple[Event, Owner]:
+    """Begin a write transaction holding the lock on the places of an activity.
+
+    Returns the activity and the owner of its places. Raises LookupError for an unknown id.
+    """
+    session = db.session
+    begin_write_transaction()
+    event = session.get(Event, event_id, populate_existing=True)
+    if event is None:
+        raise LookupError(event_id)
+    if session.get_bind().dialect.name == "sqlite":
+        # BEGIN IMMEDIATE already holds the database's only write lock.
+        return event, event.places_owner
+    owner_class = Series if event.is_session else Event
+    owner = session.scalars(
+        select(owner_class).where(owner_class.id == (event.series_id or event.id))
+        .with_for_update(),
+        execution_options={"populate_existing": True},
+    ).one()
+    return event, owner
+
+
+def lock_owner(owner: Owner) -> Owner:
+    """Lock the places of an activity or series that is already loaded."""
+    begin_write_transaction()
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.execute(
+            select(type(owner).id).where(type(owner).id == owner.id).with_for_update()
+        )
+    db.session.refresh(owner)
+    return owner
+
+
+def of_owner(owner: Owner) -> ColumnElement[bool]:
+    """The registrations that hold or wait for a place of this activity or series."""
+    if isinstance(owner, Series):
+        return Registration.series_id == owner.id
+    return Registration.event_id == owner.id
+
+
+def of_event(event: Event) -> ColumnElement[bool]:
+    """The registrations that count for an activity: its own, or its series'."""
+    return of_owner(event.places_owner)
+
+
+def covers_event() -> ColumnElement[bool]:
+    """Join condition: the registration is for this activity, or for the series it is part of."""
+    return or_(
+        Registration.event_id == Event.id,
+        and_(Registration.series_id.is_not(None), Registration.series_id == Event.series_id),
+    )
+
+
+def belongs_to(registration: Registration, event: Event) -> bool:
+    """Whether the registration counts for this activity (directly or through its series)."""
+    if event.is_session:
+        return registration.series_id == event.series_id
+    return registration.event_id == event.id
+
+
+def enrol(registration: Registration, owner: Owner) -> None:
+    """Attach a new registration to the activity or series that owns the places."""
+    if isinstance(owner, Series):
+        registration.series = owner
+    else:
+        registration.event = owner
+
+
+def registrations_of(owner: Owner) -> Select:
+    return select(Registration).where(of_owner(owner))
+
+
+def count_of(owner: Owner) -> Select:
+    return select(func.count(Registration.id)).where(of_owner(owner))
+
+
+def list_for_event(event: Event) -> list[Registration]:
+    """Everyone who registered for the activity (or its series), in order of registration."""
+    return list(db.session.scalars(
+        registrations_of(event.places_owner)
+        .options(joinedload(Registration.organisation))
+        .order_by(Registration.id)
+    ))
+
+
+def active_for_event(event: Event) -> list[Registration]:
+    """Everyone who holds or waits for a place of the activity, in order of registration."""
+    return [registration for registration in list_for_event(event) if registration.is_active]
+
+
+def capacity(owner: Owner) -> float:
+    return float("inf") if owner.capacity is None else owner.capacity
+
+
+def seats_taken(owner: Owner) -> int:
+    return db.session.scalar(
+        count_of(owner).where(Registration.status.in_(SEAT_HOLDING_STATUSES))
+    )
+
+
+def seat_status(owner: Owner) -> RegistrationStatus:
+    """The status of someone who gets a place: awaiting approval where staff check first."""
+    return RegistrationStatus.pending if owner.is_moderated else RegistrationStatus.confirmed
+
+
+def organisation_is_full(owner: Owner, organisation: Organisation | None,
+                         organisation_other: str) -> bool:
+    """Whether the registrant's organisation already holds its maximum number of places."""
+    limit = owner.max_per_organisation
+    if limit is None:
+        return False
+    if organisation is not None:
+        same = Registration.organisation_id == organisation.id
+    elif organisation_other:
+        same = func.lower(Registration.organisation_other) == organisation_other.lower()
+    else:
+        return False
+    held = db.session.scalar(
+        count_of(owner).where(same, Registration.status.in_(SEAT_HOLDING_STATUSES))
+    )
+    return held >= limit
+
+
+def status_for_newcomer(owner: Owner, organisation: Organisation | None,
+                        organisation_other: str) -> tuple[RegistrationStatus, str | None]:
+    """A place while one is free and the organisation is under its maximum; else the list.
+
+    Nobody who waits could take a free place (every change that frees or adds places fills
+    them from the list at once), so a newcomer given a place overtakes no one.
+    """
+    if seats_taken(owner) >= capacity(owner):
+        return RegistrationStatus.waiting, None
+    if organisation_is_full(owner, organisation, organisation_other):
+        return RegistrationStatus.waiting, ORGANISATION_LIMIT
+    return seat_status(owner), None
+
+
+def fill_free_places(owner: Owner) -> list[Registration]:
+    """Give free places to the waiting list in order, skipping organisations at their maximum.
+
+    The caller holds the lock and mails the registrations returned.
+    """
+    free = capacity(owner) - seats_taken(owner)
+    promoted: list[Registration] = []
+    if free <= 0:
+        return promoted
+    waiting = db.session.scalars(
+        registrations_of(owner)
+        .where(Registration.status == RegistrationStatus.waiting)
+        .order_by(Registration.id)
+    ).all()
+    for registration in waiting:
+        if free <= 0:
+            break
+        if organisation_is_full(owner, registration.organisation,
+                                registration.organisation_other):
+            registration.waiting_reason = ORGANISATION_LIMIT
+            continue
+        registration.status = seat_status(owner)
+        registration.waiting_reason = None
+        db.session.flush()
+        promoted.append(registration)
+        free -= 1
+    return promoted
+
+
+def waiting_position(registration: Registration) -> int | None:
+    """1 for the first in line; None when the registration is not on the waiting list."""
+    if registration.status is not RegistrationStatus.waiting:
+        return None
+    return db.session.scalar(
+        count_of(registration.places_owner).where(
+            Registration.status == RegistrationStatus.waiting, Registration.id <= registration.id
+        )
+    )
+
+
+def summaries(events: list[Event]) -> dict[int, Seats]:
+    """The places of each activity in one query; sessions of a series share the series' places."""
+    if not events:
+        return {}
+    event_ids = [event.id for event in events if not event.is_session]
+    series_ids = {event.series_id for event in events if event.is_session}
+    # Only the branches that have ids: an empty IN inside an OR makes SQLite scan every row.
+    branches = []
+    if event_ids:
+        branches.append(Registration.event_id.in_(event_ids))
+    if series_ids:
+        branches.append(Registration.series_id.in_(series_ids))
+    query = (
+        select(Registration.event_id, Registration.series_id, Registration.status, func.count())
+        .where(Registration.status.in_(ACTIVE_STATUSES), or_(*branches))
+        .group_by(Registration.event_id, Registration.series_id, Registration.status)
+    )
+    counts: Counter = Counter()
+    for event_id, series_id, status, number in db.session.execute(query):
+        key = ("series", series_id) if series_id is not None else ("event", event_id)
+        counts[key, status] += number
+    found = {}
+    for event in events:
+        key = ("series", event.series_id) if event.is_session else ("event", event.id)
+        found[event.id] = Seats(
+            capacity=event.places_owner.capacity,
+            confirmed=counts[key, RegistrationStatus.confirmed],
+            pending=counts[key, RegistrationStatus.pending],
+            waiting=counts[key, RegistrationStatus.waiting],
+        )
+    return found
+
+
+def seats_of(owner: Owner) -> Seats:
+    """The places of one activity or series."""
+    rows = db.session.execute(
+        select(Registration.status, func.count()).where(
+            of_owner(owner), Registration.status.in_(ACTIVE_STATUSES)
+        ).group_by(Registration.status)
+    )
+    counts = dict(rows.all())
+    return Seats(
+        capacity=owner.capacity,
+        confirmed=counts.get(RegistrationStatus.confirmed, 0),
+        pending=counts.get(RegistrationStatus.pending, 0),
+        waiting=counts.get(RegistrationStatus.waiting, 0),
+    )

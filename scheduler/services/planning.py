@@ -1,0 +1,383 @@
+"""Planning: the changes staff make to activities and series, and who hears about them.
+
+A session belongs to its series for good: no form, copy or status change moves it out, and it
+never holds places, moderation or a maximum per organisation of its own (see ``places``).
+Places added (a higher capacity or maximum per organisation) go to the waiting list at once.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from scheduler import dates
+from scheduler.errors import NotDeletableError, SchedulerError, SlugTakenError
+from scheduler.extensions import db
+from scheduler.models import (
+    Audience,
+    Event,
+    EventKind,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Series,
+    StaffUser,
+    Theme,
+    utcnow,
+)
+from scheduler.services import audit, mail, moderation, places
+from scheduler.services import requests as training_requests
+from scheduler.services.organisations import find_municipality
+
+# What a series decides for all its sessions.
+OWNED_BY_SERIES = ("capacity", "max_per_organisation", "is_moderated")
+
+
+@dataclass(frozen=True)
+class EventFields:
+    """Everything staff fill in about an activity; a session ignores what its series owns."""
+
+    kind: EventKind
+    title: str
+    slug: str
+    starts_at: datetime
+    ends_at: datetime
+    summary: str = ""
+    description: str = ""
+    venue: str = ""
+    address: str = ""
+    municipality: str = ""
+    online_url: str = ""
+    capacity: int | None = None
+    max_per_organisation: int | None = None
+    is_moderated: bool = False
+    audience: Audience = Audience.both
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    theme_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlacesOutcome:
+    """What a change to an activity or series did to its places, for staff to read."""
+
+    subject: Event | Series
+    promoted: list[Registration] = field(default_factory=list)
+    over_capacity: int = 0
+
+
+def list_for_staff(section: str, now: datetime, limit: int = 200) -> list[Event]:
+    """'upcoming', 'past' or 'drafts', with places and series loaded."""
+    query = select(Event).options(joinedload(Event.series), joinedload(Event.municipality))
+    if section == "drafts":
+        query = query.where(Event.status == EventStatus.draft).order_by(Event.starts_at)
+    elif section == "past":
+        query = query.where(Event.status != EventStatus.draft, Event.ends_at <= now).order_by(
+            Event.starts_at.desc()
+        )
+    else:
+        query = query.where(Event.status != EventStatus.draft, Event.ends_at > now).order_by(
+            Event.starts_at
+        )
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def free_slug(wanted: str, model: type[Event] | type[Series] = Event) -> str:
+    """``wanted`` if no row of ``model`` has it, else the first free ``wanted-2``, ``-3``, …"""
+    taken = set(db.session.scalars(
+        select(model.slug).where((model.slug == wanted) | model.slug.like(f"{wanted}-%"))
+    ))
+    if wanted not in taken:
+        return wanted
+    number = 2
+    while f"{wanted}-{number}" in taken:
+        number += 1
+    return f"{wanted}-{number}"
+
+
+def _check_slug(slug: str, event: Event | None) -> None:
+    clash = db.session.scalar(
+        select(Event.id).where(Event.slug == slug, Event.id != (event.id if event else -1))
+    )
+    if clash is not None:
+        raise SlugTakenError()
+
+
+def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> PlacesOutcome:
+    """Create or edit an activity.
+
+    A published activity whose time or place changes is announced to everyone registered (its
+    SEQUENCE rises, see models). A session stays in its series whatever is saved, and the
+    places, moderation and maximum of a session are its series'. More places than before go to
+    the waiting list at once. Raises SlugTakenError when another activity has the slug.
+    """
+    _check_slug(fields.slug, event)
+    is_new = event is None
+    if is_new:
+        event = Event(status=EventStatus.draft)
+    else:
+        # Lock the places first: a registration may be counting them at this moment.
+        event, _owner = places.lock(event.id)
+    municipality = find_municipality(fields.municipality)
+    themes = list(db.session.scalars(select(Theme).where(Theme.id.in_(fields.theme_ids))))
+    if is_new:
+        db.session.add(event)
+    # No flush until everything is set: a flush would clear the history that tells what changed.
+    with db.session.no_autoflush:
+        for name in ("kind", "title", "slug", "starts_at", "ends_at", "summary", "description",
+                     "venue", "address", "audience", "registration_opens_at",
+                     "registration_closes_at"):
+            setattr(event, name, getattr(fields, name))
+        if not event.is_session:
+            for name in OWNED_BY_SERIES:
+                setattr(event, name, getattr(fields, name))
+        event.online_url = fields.online_url or None
+        # The column, not the relationship: an unloaded relationship would look changed.
+        event.municipality_id = municipality.id if municipality else None
+        event.themes = themes
+        changed = not is_new and event.schedule_changed()
+    db.session.flush()
+    db.session.expire(event, ["municipality"])
+    if changed and event.is_published:
+        _announce_change(event)
+    outcome = _after_places_change(event.places_owner) if not is_new else PlacesOutcome(event)
+    audit.record(staff, "event.create" if is_new else "event.edit", "event", event.id,
+                 event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
+    db.session.commit()
+    return PlacesOutcome(event, outcome.promoted, outcome.over_capacity)
+
+
+def _announce_change(event: Event) -> None:
+    for registration in places.active_for_event(event):
+        mail.queue("event_changed", registration, event=event,
+                   with_calendar=registration.status is RegistrationStatus.confirmed)
+
+
+def _after_places_change(owner: places.Owner) -> PlacesOutcome:
+    """Fill places that came free from the waiting list; say how many are above capacity."""
+    promoted = moderation.fill_from_waiting_list(owner)
+    return PlacesOutcome(owner, promoted, places.seats_of(owner).over_capacity)
+
+
+def set_published(event: Event, published: bool, staff: StaffUser) -> None:
+    """Publish a draft, or take an activity back to draft (then it leaves the public pages).
+
+    A session published after people enrolled in its series is sent to their calendars.
+    """
+    was_draft = event.status is EventStatus.draft
+    event.status = EventStatus.published if published else EventStatus.draft
+    if published:
+        training_requests.notify_published(event)
+        if was_draft and event.is_session:
+            _invite_to_session(event)
+    audit.record(staff, "event.publish" if published else "event.unpublish", "event", event.id,
+                 event.title)
+    db.session.commit()
+
+
+def _invite_to_session(session: Event) -> None:
+    for registration in places.active_for_event(session):
+        if registration.status is RegistrationStatus.confirmed:
+            mail.queue("session_added", registration, event=session)
+
+
+def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | None = None) -> int:
+    """Cancel an activity: it stays visible (and in the feeds) as cancelled, and everyone
+    registered is mailed with a calendar cancellation. Returns the number of people mailed.
+
+    A cancelled session leaves the rest of its series as it is. Raises SchedulerError when
+    the activity is not published (a draft is deleted or kept, never cancelled).
+    """
+    if not event.is_published:
+        raise SchedulerError("Alleen een gepubliceerde activiteit kan geannuleerd worden.")
+    event.status = EventStatus.cancelled
+    event.cancellation_reason = reason.strip()
+    event.cancelled_at = now or utcnow()
+    people = places.active_for_event(event)
+    for registration in people:
+        mail.queue("event_cancelled", registration, event=event, extra=event.cancellation_reason,
+                   with_calendar=registration.status is RegistrationStatus.confirmed)
+    audit.record(staff, "event.cancel", "event", event.id, f"{event.title}: {reason}")
+    db.session.commit()
+    return len(people)
+
+
+def duplicate_event(event: Event, staff: StaffUser) -> Event:
+    """A draft copy for a new date, in the same series; nothing about registrations is copied."""
+    copy = Event(
+        kind=event.kind, status=EventStatus.draft, title=event.title,
+        slug=free_slug(event.slug), summary=event.summary, description=event.description,
+        starts_at=event.starts_at, ends_at=event.ends_at, venue=event.venue,
+        address=event.address, municipality=event.municipality, online_url=event.online_url,
+        audience=event.audience, series_id=event.series_id, themes=list(event.themes),
+    )
+    if not event.is_session:
+        for name in OWNED_BY_SERIES:
+            setattr(copy, name, getattr(event, name))
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(staff, "event.duplicate", "event", copy.id, f"kopie van {event.slug}")
+    db.session.commit()
+    return copy
+
+
+def delete_draft(event: Event, staff: StaffUser) -> None:
+    """Delete an activity that was never published and has no registrations."""
+    has_registrations = db.session.scalar(
+        select(func.count(Registration.id)).where(Registration.event_id == event.id)
+    )
+    if event.status is not EventStatus.draft or has_registrations:
+        raise NotDeletableError()
+    audit.record(staff, "event.delete", "event", event.id, event.title)
+    db.session.delete(event)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class SeriesFields:
+    """A series and what its sessions share; each date becomes one session."""
+
+    title: str
+    slug: str
+    kind: EventKind
+    dates: tuple[date, ...]
+    start_time: time
+    end_time: time
+    summary: str = ""
+    venue: str = ""
+    address: str = ""
+    municipality: str = ""
+    capacity: int | None = None
+    max_per_organisation: int | None = None
+    is_moderated: bool = False
+    audience: Audience = Audience.both
+
+
+@dataclass(frozen=True)
+class SeriesSettings:
+    """What staff change about a series after creating it."""
+
+    title: str
+    summary: str = ""
+    capacity: int | None = None
+    max_per_organisation: int | None = None
+    is_moderated: bool = False
+
+
+@dataclass(frozen=True)
+class SessionFields:
+    """One more meeting of a series."""
+
+    day: date
+    start_time: time
+    end_time: time
+    venue: str = ""
+    address: str = ""
+    municipality: str = ""
+
+
+def create_series(fields: SeriesFields, staff: StaffUser) -> Series:
+    """Create a series with one draft session per date, numbered in date order.
+
+    Raises SlugTakenError when the series' slug, or a session's, is taken.
+    """
+    count = len(fields.dates)
+    slugs = [f"{fields.slug}-{number}" for number in range(1, count + 1)]
+    taken = db.session.scalar(select(Series.id).where(Series.slug == fields.slug)) or \
+        db.session.scalar(select(Event.id).where(Event.slug.in_(slugs)))
+    if taken:
+        raise SlugTakenError()
+    municipality = find_municipality(fields.municipality)
+    series = Series(
+        title=fields.title, slug=fields.slug, kind=fields.kind, summary=fields.summary,
+        capacity=fields.capacity, max_per_organisation=fields.max_per_organisation,
+        is_moderated=fields.is_moderated,
+    )
+    db.session.add(series)
+    for number, (day, slug) in enumerate(zip(sorted(fields.dates), slugs, strict=True), 1):
+        db.session.add(Event(
+            series=series, kind=fields.kind, status=EventStatus.draft, slug=slug,
+            title=session_title(fields.title, number, count), summary=fields.summary,
+            starts_at=dates.brussels_to_utc(day, fields.start_time),
+            ends_at=dates.brussels_to_utc(day, fields.end_time), venue=fields.venue,
+            address=fields.address, municipality=municipality, audience=fields.audience,
+        ))
+    db.session.flush()
+    audit.record(staff, "series.create", "series", series.id, f"{fields.title}: {count} sessies")
+    db.session.commit()
+    return series
+
+
+def session_title(series_title: str, number: int, count: int) -> str:
+    return f"{series_title} ({number}/{count})"
+
+
+def _renumber_sessions(series: Series, old_title: str) -> None:
+    """Keep the generated titles "<series> (n/m)" in date order; titles staff wrote stay."""
+    generated = re.compile(rf"^{re.escape(old_title)} \(\d+/\d+\)$")
+    sessions = sorted(series.events, key=lambda session: (session.starts_at, session.id))
+    for number, session in enumerate(sessions, 1):
+        if generated.match(session.title):
+            session.title = session_title(series.title, number, len(sessions))
+
+
+def update_series(series: Series, settings: SeriesSettings, staff: StaffUser) -> PlacesOutcome:
+    """Change a series' title, summary, places, maximum per organisation or moderation.
+
+    Places added go to the waiting list in order at once (and those promoted are mailed);
+    people above a lowered capacity keep their place, and the outcome says how many they are.
+    """
+    places.lock_owner(series)
+    old_title = series.title
+    for name in ("title", "summary", *OWNED_BY_SERIES):
+        setattr(series, name, getattr(settings, name))
+    if series.title != old_title:
+        _renumber_sessions(series, old_title)
+    db.session.flush()
+    outcome = _after_places_change(series)
+    audit.record(staff, "series.edit", "series", series.id, series.title)
+    db.session.commit()
+    return outcome
+
+
+def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Event:
+    """Add a meeting to a series. While the series is published the new session is published
+    too, and everyone confirmed gets it in their calendar; otherwise it is a draft."""
+    places.lock_owner(series)
+    is_public = any(session.is_published for session in series.events)
+    first = series.events[0] if series.events else None
+    session = Event(
+        series=series, kind=series.kind,
+        status=EventStatus.published if is_public else EventStatus.draft,
+        slug=free_slug(f"{series.slug}-{len(series.events) + 1}"),
+        title=session_title(series.title, len(series.events) + 1, len(series.events) + 1),
+        summary=series.summary,
+        starts_at=dates.brussels_to_utc(fields.day, fields.start_time),
+        ends_at=dates.brussels_to_utc(fields.day, fields.end_time),
+        venue=fields.venue, address=fields.address,
+        municipality=find_municipality(fields.municipality),
+        audience=first.audience if first else Audience.both,
+        themes=list(first.themes) if first else [],
+    )
+    db.session.add(session)
+    db.session.flush()
+    _renumber_sessions(series, series.title)
+    if is_public:
+        _invite_to_session(session)
+    audit.record(staff, "series.add_session", "event", session.id,
+                 f"{series.title}: {dates.format_short_datetime(session.starts_at)}")
+    db.session.commit()
+    return session
+
+
+def publish_series(series: Series, staff: StaffUser) -> int:
+    """Publish every draft session of a series; returns how many were published."""
+    drafts = [event for event in series.events if event.status is EventStatus.draft]
+    for event in drafts:
+        event.status = EventStatus.published
+        _invite_to_session(event)
+    audit.record(staff, "series.publish", "series", series.id, f"{len(drafts)} sessies")
+    db.session.commit()
+    return len(drafts)

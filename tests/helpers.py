@@ -1,0 +1,82 @@
+"""Shared test helpers: what people and staff type in, and how a test reads back the outcome."""
+
+import icalendar
+from ical.calendar_stream import IcsCalendarStream
+from sqlalchemy import select
+
+from scheduler.extensions import db
+from scheduler.models import Registration, RegistrationStatus, Role
+from scheduler.services import places
+from scheduler.services.registrations import Applicant
+
+
+def applicant(number: int = 1, **overrides) -> Applicant:
+    """A person from Gent, numbered so that every address differs."""
+    fields = {
+        "first_name": "An",
+        "last_name": f"Peeters {number}",
+        "email": f"an{number}@example.org",
+        "organisation": "Gent",
+        "role": Role.medewerker,
+    }
+    fields.update(overrides)
+    return Applicant(**fields)
+
+
+def form_data(number: int = 1, **overrides) -> dict:
+    """The public registration form as a browser posts it."""
+    data = {
+        "first_name": "An",
+        "last_name": f"Peeters {number}",
+        "email": f"an{number}@example.org",
+        "organisation": "Gent",
+        "role": "medewerker",
+        "function": "Preventiewerker",
+        "remarks": "",
+        "consent": "y",
+    }
+    data.update(overrides)
+    return data
+
+
+def event_form(**overrides) -> dict:
+    """The staff form of an activity, as a browser posts it."""
+    data = {
+        "kind": "training", "audience": "both", "title": "Nieuwe vorming", "slug": "nieuwe-vorming",
+        "summary": "Kort", "description": "**Vet**", "day": "2031-03-11", "start_time": "13:30",
+        "end_time": "16:00", "venue": "Stadhuis", "address": "Markt 1", "municipality": "Mechelen",
+        "capacity": "20",
+    }
+    data.update(overrides)
+    return data
+
+
+def statuses(target) -> list[tuple[RegistrationStatus, int | None]]:
+    """(status, waiting position) of every registration of an activity or series, in order."""
+    db.session.expire_all()
+    column = Registration.series_id if hasattr(target, "events") else Registration.event_id
+    rows = db.session.scalars(
+        select(Registration).where(column == target.id).order_by(Registration.id)
+    )
+    return [(r.status, places.waiting_position(r)) for r in rows]
+
+
+def serious_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{violation['id']}: {violation['help']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def parse(body: bytes) -> icalendar.Calendar:
+    """Parse with both libraries; the strict one raises on anything out of spec."""
+    IcsCalendarStream.calendar_from_ics(body.decode("utf-8"))
+    return icalendar.Calendar.from_ical(body)
+
+
+def vevents(body: bytes) -> dict[str, icalendar.Event]:
+    return {str(event["uid"]): event for event in parse(body).walk("VEVENT")}

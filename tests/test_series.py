@@ -1,0 +1,320 @@
+"""Series and their sessions: one owner of the places, staff change a series, nothing detaches."""
+
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from scheduler.extensions import db
+from scheduler.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    Series,
+    utcnow,
+)
+from scheduler.services import places, planning, registrations
+from tests.helpers import applicant, event_form, form_data, parse, statuses, vevents
+
+S = RegistrationStatus
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+@pytest.fixture
+def closed_group(make_series, make_event, make_registration, make_theme):
+    """The closed intervision group of the report: 3 confirmed, 2 awaiting approval."""
+    series = make_series(slug="intervisiegroep-livc", title="Intervisiegroep LIVC-coördinatoren",
+                         capacity=6, is_moderated=True)
+    theme = make_theme()
+    start = utcnow() + timedelta(days=20)
+    sessions = [
+        make_event(series=series, kind=EventKind.intervision, capacity=None,
+                   slug=f"intervisiegroep-livc-{number}", title=f"Intervisiegroep ({number}/3)",
+                   starts_at=start + timedelta(days=30 * number), themes=[theme])
+        for number in range(1, 4)
+    ]
+    for number in range(5):
+        make_registration(series, email=f"lid{number}@example.org",
+                          status=S.confirmed if number < 3 else S.pending)
+    return series, sessions
+
+
+def mails(kind: str) -> list[OutboxMessage]:
+    return list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)))
+
+
+def session_form(session: Event, **overrides) -> dict:
+    """The session's form as the page fills it in, then changed by ``overrides``."""
+    local = session.starts_at.astimezone(BRUSSELS)
+    data = event_form(
+        kind="intervision", audience="both", title=session.title, slug=session.slug,
+        day=local.date().isoformat(), start_time=local.strftime("%H:%M"),
+        end_time=(local + timedelta(hours=3)).strftime("%H:%M"), municipality="",
+        themes=[str(theme.id) for theme in session.themes],
+    )
+    del data["capacity"]
+    data.update(overrides)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def test_a_session_takes_places_and_moderation_from_its_series(closed_group):
+    series, sessions = closed_group
+    assert all(session.places_owner is series for session in sessions)
+    seats = places.summaries(sessions)
+    assert {seats[s.id].taken for s in sessions} == {5}
+    assert seats[sessions[0].id].capacity == 6
+
+
+def test_the_reported_scenario_keeps_the_session_in_its_group(client, staff, closed_group):
+    """Typing 2 in "capacity" of the first session and saving detached it; now it cannot."""
+    series, sessions = closed_group
+    first = sessions[0]
+    staff.login()
+    response = client.post(f"/beheer/activiteiten/{first.id}",
+                           data=session_form(first, capacity="2"))
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert first.series_id == series.id and first.capacity is None
+    assert series.capacity == 6 and series.is_moderated
+    assert places.summaries([first])[first.id].taken == 5
+
+    client.get("/beheer/afmelden")
+    for number in (1, 2):
+        client.post(f"/activiteiten/{first.slug}/inschrijven",
+                    data=form_data(number, email=f"vreemde{number}@example.org"))
+    strangers = db.session.scalars(
+        select(Registration).where(Registration.email.like("vreemde%"))).all()
+    assert [(r.series_id, r.status) for r in strangers] == [(series.id, S.pending)] * 1 + \
+        [(series.id, S.waiting)]
+
+
+SESSION_FIELD_CHANGES = {
+    "kind": "training", "audience": "medewerkers", "title": "Andere titel",
+    "slug": "andere-slug", "summary": "Nieuw", "description": "Nieuwe *tekst*",
+    "day": "2031-05-06", "end_day": "2031-05-07", "start_time": "09:00", "end_time": "17:00",
+    "venue": "Elders", "address": "Straat 2", "municipality": "Gent",
+    "online_url": "https://meet.example.org/x", "registration_opens_at": "2030-01-01T09:00",
+    "registration_closes_at": "2026-12-01T09:00", "themes": [],
+    "capacity": "2", "max_per_organisation": "1", "is_moderated": None,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SESSION_FIELD_CHANGES))
+def test_saving_any_field_of_a_session_keeps_it_in_its_series(client, staff, closed_group, name):
+    series, sessions = closed_group
+    first = sessions[0]
+    staff.login()
+    data = session_form(first, **{name: SESSION_FIELD_CHANGES[name]})
+    if name == "is_moderated":
+        data.pop("is_moderated", None)
+    response = client.post(f"/beheer/activiteiten/{first.id}", data=data)
+    assert response.status_code == 303, response.text
+    db.session.expire_all()
+    assert first.series_id == series.id
+    assert (first.capacity, first.max_per_organisation, first.is_moderated) == (None, None, False)
+    assert (series.capacity, series.max_per_organisation, series.is_moderated) == (6, None, True)
+    assert places.summaries([first])[first.id].taken == 5
+    assert first.places_owner is series
+
+
+def test_session_form_shows_what_the_series_owns_with_a_link(client, staff, closed_group):
+    series, sessions = closed_group
+    staff.login()
+    page = client.get(f"/beheer/activiteiten/{sessions[0].id}").text
+    assert 'name="capacity"' not in page and 'name="is_moderated"' not in page
+    assert 'name="max_per_organisation"' not in page
+    assert f'href="/beheer/reeksen/{series.id}"' in page
+    assert "6 plaatsen" in page and "eerst goedgekeurd" in page
+    standalone = client.get("/beheer/activiteiten/nieuw").text
+    assert 'name="capacity"' in standalone
+
+
+@pytest.mark.parametrize("action", ["publiceren", "depubliceren", "dupliceren"])
+def test_status_changes_and_copies_keep_sessions_in_their_series(client, staff, closed_group,
+                                                                 action):
+    series, sessions = closed_group
+    staff.login()
+    session = sessions[1]
+    if action == "publiceren":
+        session.status = EventStatus.draft
+        db.session.commit()
+    client.post(f"/beheer/activiteiten/{session.id}/{action}")
+    db.session.expire_all()
+    assert all(event.series_id == series.id for event in db.session.scalars(select(Event)))
+    if action == "dupliceren":
+        copy = db.session.scalars(select(Event).where(Event.slug == f"{session.slug}-2")).one()
+        assert copy.series_id == series.id and copy.capacity is None
+
+
+def test_cancelling_one_session_tells_everyone_and_the_series_goes_on(client, staff,
+                                                                      closed_group):
+    series, sessions = closed_group
+    staff.login()
+    response = client.post(f"/beheer/activiteiten/{sessions[1].id}/annuleren",
+                           data={"reason": "De zaal is niet beschikbaar."})
+    assert response.status_code == 303
+    cancelled = mails("event_cancelled")
+    assert len(cancelled) == 5
+    with_invitation = [m for m in cancelled if m.calendar]
+    assert len(with_invitation) == 3
+    for message in with_invitation:
+        invitation = parse(message.calendar.encode())
+        assert invitation["METHOD"] == "CANCEL"
+        assert [str(v["uid"]) for v in invitation.walk("VEVENT")] == [sessions[1].uid]
+    feed = vevents(client.get(f"/reeks/{series.slug}.ics").data)
+    assert str(feed[sessions[1].uid]["status"]) == "CANCELLED"
+    assert str(feed[sessions[2].uid]["status"]) == "CONFIRMED"
+    # The series still takes registrations through its other sessions.
+    outcome = registrations.register(sessions[2].id, applicant(7))
+    assert outcome.registration.series_id == series.id
+
+
+def test_cancelling_twice_or_a_draft_is_refused(client, staff, closed_group):
+    _series, sessions = closed_group
+    staff.login()
+    for _ in range(2):
+        client.post(f"/beheer/activiteiten/{sessions[0].id}/annuleren", data={"reason": "Weg."})
+    assert len(mails("event_cancelled")) == 5
+    sessions[1].status = EventStatus.draft
+    db.session.commit()
+    client.post(f"/beheer/activiteiten/{sessions[1].id}/annuleren", data={"reason": "Weg."})
+    db.session.refresh(sessions[1])
+    assert sessions[1].status is EventStatus.draft
+
+
+def test_moving_a_session_sends_an_updated_invitation(client, staff, closed_group):
+    _series, sessions = closed_group
+    session = sessions[2]
+    uid, sequence = session.uid, session.sequence
+    staff.login()
+    client.post(f"/beheer/activiteiten/{session.id}", data=session_form(session, day="2031-09-09"))
+    db.session.refresh(session)
+    assert session.sequence == sequence + 1
+    changed = mails("event_changed")
+    assert len(changed) == 5
+    for message in (m for m in changed if m.calendar):
+        (vevent,) = parse(message.calendar.encode()).walk("VEVENT")
+        assert str(vevent["uid"]) == uid and int(vevent["sequence"]) == session.sequence
+        assert message.calendar_method == "REQUEST"
+
+
+def test_adding_a_session_to_a_published_series_invites_the_confirmed(client, staff,
+                                                                      closed_group):
+    series, sessions = closed_group
+    staff.login()
+    response = client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data={
+        "day": "2031-12-02", "start_time": "13:30", "end_time": "16:30", "venue": "Zaal 2"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    added = db.session.scalars(select(Event).where(Event.venue == "Zaal 2")).one()
+    assert added.series_id == series.id and added.status is EventStatus.published
+    assert [event.title for event in series.events][-1] == f"{series.title} (4/4)"
+    invited = mails("session_added")
+    assert len(invited) == 3
+    for message in invited:
+        assert message.calendar_method == "REQUEST"
+        (vevent,) = parse(message.calendar.encode()).walk("VEVENT")
+        assert str(vevent["uid"]) == added.uid
+    assert added.uid in vevents(client.get(f"/reeks/{series.slug}.ics").data)
+
+
+def test_adding_a_session_with_bad_hours_changes_nothing(client, staff, closed_group):
+    series, _sessions = closed_group
+    staff.login()
+    response = client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data={
+        "day": "2031-12-02", "start_time": "16:30", "end_time": "13:30"})
+    assert response.status_code == 422
+    assert "Het einde moet na het begin liggen." in response.text
+    assert db.session.scalar(select(db.func.count(Event.id))) == 3
+
+
+def series_settings(series: Series, **overrides) -> dict:
+    data = {"title": series.title, "summary": series.summary,
+            "capacity": "" if series.capacity is None else str(series.capacity),
+            "max_per_organisation": series.max_per_organisation or "",
+            "is_moderated": "y" if series.is_moderated else None}
+    data.update(overrides)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def test_raising_the_series_capacity_promotes_in_order_with_the_maximum(
+        client, staff, make_series, make_event):
+    series = make_series(capacity=1, max_per_organisation=1)
+    session = make_event(series=series, kind=EventKind.intervision, capacity=None)
+    registrations.register(session.id, applicant(1, organisation="Gent"))
+    registrations.register(session.id, applicant(2, organisation="Gent"))
+    registrations.register(session.id, applicant(3, organisation="Genk"))
+    registrations.register(session.id, applicant(4, organisation="Aalst"))
+    staff.login()
+    response = client.post(f"/beheer/reeksen/{series.id}", data=series_settings(
+        series, capacity="3"), follow_redirects=True)
+    assert "2 van de wachtlijst doorgeschoven" in response.text
+    assert statuses(series) == [(S.confirmed, None), (S.waiting, 1), (S.confirmed, None),
+                                (S.confirmed, None)]
+    assert sorted(m.recipient for m in mails("promoted")) == ["an3@example.org",
+                                                             "an4@example.org"]
+    # Raising the maximum per organisation lets the one from Gent in once a place is free.
+    client.post(f"/beheer/reeksen/{series.id}", data=series_settings(
+        series, capacity="4", max_per_organisation="2"))
+    assert statuses(series)[1] == (S.confirmed, None)
+
+
+def test_lowering_the_capacity_keeps_everyone_and_says_how_many_are_above(
+        client, staff, closed_group):
+    series, _sessions = closed_group
+    staff.login()
+    response = client.post(f"/beheer/reeksen/{series.id}", data=series_settings(
+        series, capacity="2"), follow_redirects=True)
+    assert "3 inschrijvingen meer dan de nieuwe capaciteit" in response.text
+    assert [status for status, _ in statuses(series)] == [S.confirmed] * 3 + [S.pending] * 2
+    assert mails("declined") == [] and mails("cancelled_by_person") == []
+
+
+def test_editing_the_series_renames_its_sessions_and_sets_moderation(client, staff, make_series,
+                                                                     make_event):
+    series = planning.create_series(planning.SeriesFields(
+        title="Reeks A", slug="reeks-a", kind=EventKind.intervision,
+        dates=(utcnow().date() + timedelta(days=40), utcnow().date() + timedelta(days=80)),
+        start_time=time(9), end_time=time(12),
+        capacity=5, is_moderated=True), staff.create())
+    staff.login()
+    client.post(f"/beheer/reeksen/{series.id}", data=series_settings(
+        series, title="Reeks B", is_moderated=None))
+    db.session.expire_all()
+    assert [event.title for event in series.events] == ["Reeks B (1/2)", "Reeks B (2/2)"]
+    assert series.is_moderated is False
+    assert all(not event.is_moderated and event.capacity is None for event in series.events)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"title": ""}, "Geef een titel."),
+    ({"capacity": "-1"}, "Geef 0 of meer plaatsen."),
+    ({"capacity": "veel"}, "Ongeldig getal."),
+])
+def test_bad_series_settings_change_nothing(client, staff, closed_group, overrides, message):
+    series, _sessions = closed_group
+    staff.login()
+    response = client.post(f"/beheer/reeksen/{series.id}",
+                           data=series_settings(series, **overrides))
+    assert response.status_code == 422
+    assert message in response.text
+    db.session.expire_all()
+    assert series.capacity == 6 and series.title.startswith("Intervisiegroep")
+
+
+def test_raising_the_capacity_of_an_activity_promotes_at_once(client, staff, make_event):
+    event = make_event(capacity=1, slug="vol")
+    for number in (1, 2, 3):
+        registrations.register(event.id, applicant(number, organisation=f"Org {number}"))
+    staff.login()
+    data = event_form(title=event.title, slug=event.slug, capacity="2")
+    response = client.post(f"/beheer/activiteiten/{event.id}", data=data,
+                           follow_redirects=True)
+    assert "1 van de wachtlijst doorgeschoven" in response.text
+    assert statuses(event) == [(S.confirmed, None), (S.confirmed, None), (S.waiting, 1)]
+    assert [m.recipient for m in mails("promoted")] == ["an2@example.org"]
