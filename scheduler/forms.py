@@ -45,6 +45,7 @@ from scheduler.services.planning import (
 )
 from scheduler.services.registrations import Applicant
 from scheduler.services.requests import RequestData
+from scheduler.services.staff import MINIMUM_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
 
 TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
 
@@ -249,7 +250,8 @@ class PasswordForm(FlaskForm):
 
     password = PasswordField("Nieuw wachtwoord", validators=[
         InputRequired("Kies een wachtwoord."),
-        Length(min=12, max=200, message="Kies een wachtwoord van 12 tot 200 tekens."),
+        Length(min=MINIMUM_PASSWORD_LENGTH, message=PASSWORD_TOO_SHORT),
+        Length(max=200, message=TOO_LONG),
     ])
     confirm = PasswordField("Herhaal het wachtwoord", validators=[
         EqualTo("password", message="De twee wachtwoorden zijn niet gelijk."),

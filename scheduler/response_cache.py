@@ -15,11 +15,11 @@ that sets a cookie, or has any status but 200, is never kept.
 import contextlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from cachetools import LRUCache
 from sqlalchemy import Engine, event
 from werkzeug.datastructures import Headers
 from werkzeug.http import (
@@ -148,9 +148,9 @@ class ResponseCache:
         self.clock = clock
         self.size = size
         self.personal_cookies = personal_cookies
-        self.entries: OrderedDict[Hashable, StoredResponse] = OrderedDict()
+        self.entries: LRUCache[Hashable, StoredResponse] = LRUCache(maxsize=max(size, 1))
         # Requests whose view shared its response before, so a miss may render it in full.
-        self.shareable: OrderedDict[Hashable, bool] = OrderedDict()
+        self.shareable: LRUCache[Hashable, bool] = LRUCache(maxsize=max(size, 1))
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -162,9 +162,9 @@ class ResponseCache:
             return self.wsgi_app(environ, start_response)
         key = self._key(environ)
         now = self.clock().timestamp()
-        entry = self.entries.get(key)
+        with self.lock:
+            entry = self.entries.get(key)
         if entry is not None and entry.version == version and now < entry.expires:
-            self._touch(key)
             return entry.answer(environ, start_response)
         if method == "HEAD":
             return self.wsgi_app(environ, start_response)
@@ -172,7 +172,9 @@ class ResponseCache:
 
     def _render_and_keep(self, key, version, environ, start_response) -> Iterable[bytes]:
         conditional = {}
-        if key in self.shareable:
+        with self.lock:
+            shared_before = key in self.shareable
+        if shared_before:
             # The client's conditional headers are answered from the kept response, so Flask
             # is asked for the whole one. Elsewhere (static files, …) Flask answers them itself.
             conditional = {name: environ.pop(name) for name in CONDITIONAL_HEADERS
@@ -189,7 +191,7 @@ class ResponseCache:
         body_parts = self.wsgi_app(environ, capture)
         if SHARE_UNTIL in environ:
             with self.lock:
-                self._remember(self.shareable, key, True)
+                self.shareable[key] = True
         if captured.get("passed_on"):
             environ.update(conditional)
             return body_parts
@@ -205,14 +207,8 @@ class ResponseCache:
             start_response(status, headers)
             return [body]
         with self.lock:
-            self._remember(self.entries, key, entry)
+            self.entries[key] = entry
         return entry.answer(environ, start_response)
-
-    def _remember(self, table: OrderedDict, key: Hashable, value) -> None:
-        table[key] = value
-        table.move_to_end(key)
-        while len(table) > self.size:
-            table.popitem(last=False)
 
     def _storable(self, version, environ, status, headers, body) -> StoredResponse | None:
         if len(body) > LARGEST_BODY:
@@ -231,11 +227,6 @@ class ResponseCache:
             etag=etag,
             last_modified=parse_date(last_modified) if last_modified else None,
         )
-
-    def _touch(self, key: Hashable) -> None:
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
 
     def _is_personal(self, environ: dict) -> bool:
         if "HTTP_COOKIE" not in environ:

@@ -331,7 +331,7 @@ def test_thousand_activity_feed_builds_in_well_under_a_second(request, app, clie
 
     def as_a_new_process() -> None:
         calendar._serialised.clear()
-        feed_views._bodies.bodies.clear()
+        feed_views._bodies.clear()
         app.wsgi_app.entries.clear()
 
     as_a_new_process()
@@ -369,7 +369,7 @@ def test_a_new_process_reads_serialised_activities_and_rebuilds_only_changed_one
 
     def as_a_new_process() -> bytes:
         calendar._serialised.clear()
-        feed_views._bodies.bodies.clear()
+        feed_views._bodies.clear()
         app.wsgi_app.entries.clear()
         return client.get("/agenda.ics").data
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from scheduler import create_app
 from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, RegistrationStatus, utcnow
-from scheduler.services import mail, registrations
+from scheduler.services import notifications, outbox, registrations
 from tests.conftest import base_config
 from tests.helpers import applicant
 from tests.postgres_server import free_port
@@ -48,11 +48,11 @@ def smtp(app):
     controller.stop()
 
 
-def send(app) -> mail.DeliveryReport:
-    return mail.deliver_pending(mail.transport_from_config(app.config, app.instance_path))
+def send(app) -> outbox.DeliveryReport:
+    return outbox.deliver_pending(outbox.transport_from_config(app.config, app.instance_path))
 
 
-def outbox() -> list[OutboxMessage]:
+def queued_mails() -> list[OutboxMessage]:
     db.session.rollback()
     return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
 
@@ -69,11 +69,12 @@ def test_a_registration_and_its_mail_are_one_transaction(make_event):
     closed = make_event(registration_closes_at=utcnow() - timedelta(hours=1))
     with pytest.raises(Exception):  # noqa: B017 (any refusal)
         registrations.register(closed.id, applicant(3))
-    assert [(m.kind, m.status) for m in outbox()] == [
+    assert [(m.kind, m.status) for m in queued_mails()] == [
         ("registration_confirmed", MailStatus.pending),
         ("registration_waiting", MailStatus.pending),
     ]
-    assert "op plaats 2" not in outbox()[1].text_body and "plaats 1" in outbox()[1].text_body
+    waiting_text = queued_mails()[1].text_body
+    assert "op plaats 2" not in waiting_text and "plaats 1" in waiting_text
 
 
 def test_confirmation_arrives_with_text_html_and_an_invitation(app, smtp, make_event,
@@ -86,7 +87,7 @@ def test_confirmation_arrives_with_text_html_and_an_invitation(app, smtp, make_e
     (recipients, message), = smtp.received
     assert recipients == ["an1@example.org"]
     assert message["Subject"] == "Bevestiging: Basisvorming Mechelen"
-    assert message["Message-ID"] == outbox()[0].message_id and message["Date"]
+    assert message["Message-ID"] == queued_mails()[0].message_id and message["Date"]
     found = parts(message)
     text = found["text/plain"].get_content()
     assert "Beste Zoë" in text
@@ -102,7 +103,7 @@ def test_confirmation_arrives_with_text_html_and_an_invitation(app, smtp, make_e
     assert str(vevent["UID"]) == event.uid
     assert str(vevent["ORGANIZER"]) == "mailto:radicalisering@vvsg.be"
     assert str(vevent["ATTENDEE"]) == "mailto:an1@example.org"
-    assert outbox()[0].status is MailStatus.sent
+    assert queued_mails()[0].status is MailStatus.sent
 
 
 def test_cancellation_is_a_cancel_and_the_promoted_person_is_invited(app, smtp, make_event):
@@ -128,7 +129,7 @@ def test_server_down_keeps_mail_queued_then_delivers_each_once(app, make_event):
         assert registrations.register(event.id, applicant(number)).is_new
     report = send(app)
     assert (report.sent, report.retrying) == (0, 3)
-    queued = outbox()
+    queued = queued_mails()
     assert all(m.status is MailStatus.pending and m.attempts == 1 for m in queued)
     assert all(m.next_attempt_at > utcnow() for m in queued)
     assert "ConnectionRefusedError" in queued[0].last_error
@@ -139,25 +140,25 @@ def test_server_down_keeps_mail_queued_then_delivers_each_once(app, make_event):
     try:
         assert send(app).sent == 0  # not due yet: back-off
         later = utcnow() + timedelta(minutes=5)
-        transport = mail.transport_from_config(app.config, app.instance_path)
-        assert mail.deliver_pending(transport, now=later).sent == 3
-        assert mail.deliver_pending(transport, now=later).sent == 0
+        transport = outbox.transport_from_config(app.config, app.instance_path)
+        assert outbox.deliver_pending(transport, now=later).sent == 3
+        assert outbox.deliver_pending(transport, now=later).sent == 0
     finally:
         controller.stop()
     ids = [m["Message-ID"] for m in collector.messages]
     assert sorted(ids) == sorted(m.message_id for m in queued)
-    assert all(m.status is MailStatus.sent for m in outbox())
+    assert all(m.status is MailStatus.sent for m in queued_mails())
 
 
 def test_gives_up_after_the_last_attempt_and_keeps_the_error(app, make_event):
     event = make_event()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_MAX_ATTEMPTS=2)
     registrations.register(event.id, applicant(1))
-    transport = mail.transport_from_config(app.config, app.instance_path)
-    mail.deliver_pending(transport)
-    report = mail.deliver_pending(transport, now=utcnow() + timedelta(hours=1))
+    transport = outbox.transport_from_config(app.config, app.instance_path)
+    outbox.deliver_pending(transport)
+    report = outbox.deliver_pending(transport, now=utcnow() + timedelta(hours=1))
     assert report.failed == 1
-    (message,) = outbox()
+    (message,) = queued_mails()
     assert message.status is MailStatus.failed and message.attempts == 2
     assert message.last_error
 
@@ -183,8 +184,8 @@ def test_two_senders_at_once_deliver_each_mail_once(app, smtp, database_url, mak
         worker = create_app(base_config(database_url, MAIL_SERVER="127.0.0.1",
                                         MAIL_PORT=app.config["MAIL_PORT"]))
         with worker.app_context():
-            transport = mail.transport_from_config(worker.config, worker.instance_path)
-            reports.append(mail.deliver_pending(transport))
+            transport = outbox.transport_from_config(worker.config, worker.instance_path)
+            reports.append(outbox.deliver_pending(transport))
             db.session.remove()
             db.engine.dispose()
 
@@ -209,16 +210,16 @@ def test_reminders_are_queued_once(app, make_event, make_series):
     waiting = registrations.register(soon.id, applicant(4))
     waiting.registration.status = RegistrationStatus.waiting
     db.session.commit()
-    assert mail.queue_reminders(days_before=2) == 2
-    assert mail.queue_reminders(days_before=2) == 0
-    reminders = [m for m in outbox() if m.kind == "reminder"]
+    assert notifications.queue_reminders(days_before=2) == 2
+    assert notifications.queue_reminders(days_before=2) == 0
+    reminders = [m for m in queued_mails() if m.kind == "reminder"]
     assert sorted(m.recipient for m in reminders) == ["an1@example.org", "an3@example.org"]
 
 
 def test_without_mail_settings_mails_go_to_a_folder(app, make_event, tmp_path):
     event = make_event()
     registrations.register(event.id, applicant(1))
-    report = mail.deliver_pending(mail.FolderTransport(tmp_path / "mail"))
+    report = outbox.deliver_pending(outbox.FolderTransport(tmp_path / "mail"))
     assert report.sent == 1
     (written,) = (tmp_path / "mail").glob("*.eml")
     assert "Bevestiging" in email.message_from_bytes(written.read_bytes(),
@@ -228,10 +229,10 @@ def test_without_mail_settings_mails_go_to_a_folder(app, make_event, tmp_path):
 def test_an_unusable_address_fails_at_once(app, smtp, make_event, make_registration):
     event = make_event()
     registration = make_registration(event, email="niet geldig@@example")
-    mail.queue("registration_confirmed", registration)
+    notifications.queue("registration_confirmed", registration)
     db.session.commit()
     assert send(app).sent == 0
-    (message,) = outbox()
+    (message,) = queued_mails()
     assert message.status is MailStatus.failed and "Ongeldig adres" in message.last_error
     assert smtp.received == []
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+from cachetools import LRUCache
 from flask import Flask, make_response, request
 from sqlalchemy import create_engine, insert
 
@@ -83,7 +84,7 @@ def test_a_kept_feed_expires_when_its_history_window_moves(
 
 
 def test_the_least_recently_used_response_makes_way(client, make_event, count_queries, app):
-    app.wsgi_app.size = 1
+    app.wsgi_app.entries = LRUCache(maxsize=1)
     make_event()
     client.get("/")
     client.get("/?soort=vorming")

@@ -8,8 +8,6 @@ exactly when its content does.
 """
 
 import hashlib
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -211,22 +209,3 @@ def _aware(moment: datetime | None) -> datetime | None:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class BodyCache:
-    """The latest built bodies by ETag, so a feed is built once per change per process."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self.bodies: OrderedDict[str, bytes] = OrderedDict()
-
-    def get_or_build(self, key: str, build: Callable[[], bytes]) -> bytes:
-        body = self.bodies.get(key)
-        if body is None:
-            body = build()
-            self.bodies[key] = body
-            if len(self.bodies) > self.size:
-                self.bodies.popitem(last=False)
-        else:
-            self.bodies.move_to_end(key)
-        return body

@@ -18,7 +18,7 @@ from scheduler.models import (
     RegistrationStatus,
     StaffUser,
 )
-from scheduler.services import audit, mail, places
+from scheduler.services import audit, notifications, places
 from scheduler.services.registrations import Applicant, Outcome, register, release_place
 
 
@@ -49,7 +49,7 @@ def approve(registration: Registration, event_id: int, staff: StaffUser) -> None
         db.session.rollback()
         raise SchedulerError("Deze inschrijving wacht niet op goedkeuring.")
     registration.status = RegistrationStatus.confirmed
-    mail.queue("approved", registration)
+    notifications.queue("approved", registration)
     audit.record(staff, "registration.approve", "registration", registration.id,
                  registration.email)
     db.session.commit()
@@ -84,7 +84,7 @@ def promote(registration: Registration, event_id: int, staff: StaffUser) -> None
         raise NoPlaceLeftError()
     registration.status = RegistrationStatus.confirmed
     registration.waiting_reason = None
-    mail.queue("promoted", registration)
+    notifications.queue("promoted", registration)
     audit.record(staff, "registration.promote", "registration", registration.id,
                  registration.email)
     db.session.commit()
@@ -96,7 +96,7 @@ def fill_from_waiting_list(owner: places.Owner) -> list[Registration]:
     The caller holds the lock on the places and commits.
     """
     promoted = places.fill_free_places(owner)
-    mail.queue_promotions(promoted)
+    notifications.queue_promotions(promoted)
     return promoted
 
 

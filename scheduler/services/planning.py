@@ -27,7 +27,7 @@ from scheduler.models import (
     Theme,
     utcnow,
 )
-from scheduler.services import audit, mail, moderation, places
+from scheduler.services import audit, moderation, notifications, places
 from scheduler.services import requests as training_requests
 from scheduler.services.organisations import find_municipality
 
@@ -151,8 +151,8 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
 
 def _announce_change(event: Event) -> None:
     for registration in places.active_for_event(event):
-        mail.queue("event_changed", registration, event=event,
-                   with_calendar=registration.status is RegistrationStatus.confirmed)
+        notifications.queue("event_changed", registration, event=event,
+                            with_calendar=registration.status is RegistrationStatus.confirmed)
 
 
 def _after_places_change(owner: places.Owner) -> PlacesOutcome:
@@ -180,7 +180,7 @@ def set_published(event: Event, published: bool, staff: StaffUser) -> None:
 def _invite_to_session(session: Event) -> None:
     for registration in places.active_for_event(session):
         if registration.status is RegistrationStatus.confirmed:
-            mail.queue("session_added", registration, event=session)
+            notifications.queue("session_added", registration, event=session)
 
 
 def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | None = None) -> int:
@@ -197,8 +197,9 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
     event.cancelled_at = now or utcnow()
     people = places.active_for_event(event)
     for registration in people:
-        mail.queue("event_cancelled", registration, event=event, extra=event.cancellation_reason,
-                   with_calendar=registration.status is RegistrationStatus.confirmed)
+        notifications.queue(
+            "event_cancelled", registration, event=event, extra=event.cancellation_reason,
+            with_calendar=registration.status is RegistrationStatus.confirmed)
     audit.record(staff, "event.cancel", "event", event.id, f"{event.title}: {reason}")
     db.session.commit()
     return len(people)

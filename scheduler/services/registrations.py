@@ -27,7 +27,7 @@ from scheduler.models import (
     StaffUser,
     utcnow,
 )
-from scheduler.services import mail, people, places
+from scheduler.services import notifications, people, places
 from scheduler.services.organisations import find_municipality
 from scheduler.services.tokens import find_by_token
 
@@ -104,7 +104,8 @@ def register(
     db.session.add(registration)
     db.session.flush()
     position = places.waiting_position(registration)
-    mail.queue(mail.STATUS_MAIL[registration.status], registration, position=position)
+    notifications.queue(notifications.STATUS_MAIL[registration.status], registration,
+                        position=position)
     db.session.commit()
     return Outcome(registration, True, position)
 
@@ -157,8 +158,8 @@ def release_place(registration: Registration, status: RegistrationStatus,
     registration.waiting_reason = None
     db.session.flush()
     promoted = places.fill_free_places(owner)
-    mail.queue(mail_kind, registration)
-    mail.queue_promotions(promoted)
+    notifications.queue(mail_kind, registration)
+    notifications.queue_promotions(promoted)
     return promoted
 
 

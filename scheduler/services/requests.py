@@ -21,7 +21,7 @@ from scheduler.models import (
     TrainingRequest,
     utcnow,
 )
-from scheduler.services import audit, mail
+from scheduler.services import audit, notifications
 from scheduler.services.organisations import find_municipality
 
 REQUEST_STATUS = {
@@ -70,7 +70,7 @@ def submit(data: RequestData) -> TrainingRequest:
     )
     db.session.add(request)
     db.session.flush()
-    mail.queue_notice(
+    notifications.queue_notice(
         "request_received", recipient=request.email, recipient_name=request.contact_name,
         subject="We ontvingen je aanvraag voor de vorming",
         lead=f"Bedankt voor de aanvraag van {request.organisation_name}. We nemen binnen de "
@@ -137,7 +137,7 @@ def notify_published(event: Event) -> int:
         select(TrainingRequest).where(TrainingRequest.event_id == event.id,
                                       TrainingRequest.anonymised_at.is_(None))).all()
     for request in linked:
-        mail.queue_notice(
+        notifications.queue_notice(
             "request_published", recipient=request.email, recipient_name=request.contact_name,
             subject=f"Gepland: {event.title}",
             lead="De vorming die je aanvroeg is gepland. Je collega's kunnen zich nu inschrijven "

@@ -13,6 +13,7 @@ from scheduler.services import audit
 
 PASSWORD_LINK_SECONDS = 72 * 3600
 MINIMUM_PASSWORD_LENGTH = 12
+PASSWORD_TOO_SHORT = f"Kies een wachtwoord van minstens {MINIMUM_PASSWORD_LENGTH} tekens."
 # Checked when the e-mail is unknown, so that a wrong address takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
 
@@ -32,10 +33,15 @@ def create_staff(
     email: str, password: str | None, *, is_admin: bool = False, name: str = "",
     by: StaffUser | None = None,
 ) -> StaffUser:
-    """Create an account; without a password it can only be used after a password link."""
+    """Create an account; without a password it can only be used after a password link.
+
+    Raises StaffAccountError for a known address and SchedulerError for a short password.
+    """
     address = email.strip().lower()
     if find_by_email(address):
         raise StaffAccountError()
+    if password is not None:
+        check_password(password)
     user = StaffUser(
         email=address, name=name.strip(), is_admin=is_admin,
         password_hash=generate_password_hash(password) if password else "!",
@@ -90,9 +96,14 @@ def user_for_password_token(token: str, secret_key: str) -> StaffUser | None:
     return user
 
 
-def set_password(user: StaffUser, password: str) -> None:
+def check_password(password: str) -> None:
+    """Raise SchedulerError for a password shorter than the minimum."""
     if len(password) < MINIMUM_PASSWORD_LENGTH:
-        raise SchedulerError(f"Kies een wachtwoord van minstens {MINIMUM_PASSWORD_LENGTH} tekens.")
+        raise SchedulerError(PASSWORD_TOO_SHORT)
+
+
+def set_password(user: StaffUser, password: str) -> None:
+    check_password(password)
     user.password_hash = generate_password_hash(password)
     audit.record(user, "staff.password", "staff", user.id, user.email)
     db.session.commit()

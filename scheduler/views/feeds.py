@@ -2,9 +2,11 @@
 
 import gzip
 import re
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+from cachetools import LRUCache
 from flask import Blueprint, Response, abort, current_app, g, request, url_for
 from werkzeug.http import is_resource_modified
 
@@ -20,7 +22,9 @@ from scheduler.services import calendar, feeds
 
 bp = Blueprint("feeds", __name__)
 THEME_SLUG = re.compile(r"[a-z0-9-]{1,80}")
-_bodies = feeds.BodyCache()
+# The latest built bodies by ETag, so a feed is built once per change per process.
+_bodies: LRUCache[str, bytes] = LRUCache(maxsize=64)
+_bodies_lock = threading.Lock()
 
 
 def _slug_url(slug: str) -> str:
@@ -50,10 +54,13 @@ def _serve(
     compressed = request.accept_encodings["gzip"] > 0
     etag = version.etag + ("-gz" if compressed else "")
     if is_resource_modified(request.environ, etag=etag, last_modified=version.last_modified):
-        def make_body() -> bytes:
-            return gzip.compress(build(), 6, mtime=0) if compressed else build()
-
-        response = Response(_bodies.get_or_build(etag, make_body), mimetype="text/calendar")
+        with _bodies_lock:
+            body = _bodies.get(etag)
+        if body is None:
+            body = gzip.compress(build(), 6, mtime=0) if compressed else build()
+            with _bodies_lock:
+                _bodies[etag] = body
+        response = Response(body, mimetype="text/calendar")
         if compressed:
             response.headers["Content-Encoding"] = "gzip"
     else:

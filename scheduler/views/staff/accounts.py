@@ -1,6 +1,6 @@
 """Staff accounts (admins only): invite, deactivate, reactivate, hand out a password link."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from scheduler.errors import SchedulerError
@@ -9,7 +9,7 @@ from scheduler.forms import ConfirmForm, StaffInviteForm
 from scheduler.links import public_url
 from scheduler.models import StaffUser
 from scheduler.services import staff as staff_service
-from scheduler.views.staff.blueprint import bp
+from scheduler.views.staff.blueprint import bp, button_action
 
 
 def _password_link(user: StaffUser) -> str:
@@ -44,15 +44,9 @@ def account_invite():
                            action_form=ConfirmForm()), 422
 
 
-def _account_action(user_id: int, change) -> object:
+def _account_action(user_id: int, change):
     user = db.get_or_404(StaffUser, user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        change(user)
-    except SchedulerError as refusal:
-        flash(refusal.message, "error")
-    return redirect(url_for("staff.accounts"), 303)
+    return button_action(lambda: change(user), None, lambda _result: url_for("staff.accounts"))
 
 
 @bp.post("/medewerkers/<int:user_id>/uitschakelen")

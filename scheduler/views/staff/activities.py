@@ -17,7 +17,7 @@ from scheduler.markdown import render_markdown
 from scheduler.models import Event, Series, utcnow
 from scheduler.services import agenda, places, planning
 from scheduler.services.organisations import municipality_names
-from scheduler.views.staff.blueprint import bp
+from scheduler.views.staff.blueprint import bp, button_action
 
 SECTIONS = {"komend": "upcoming", "voorbij": "past", "ontwerp": "drafts"}
 
@@ -88,18 +88,14 @@ def markdown_preview():
 
 def _button_action(event_id: int, action, success: str):
     event = _event_or_404(event_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        result = action(event)
-    except SchedulerError as refusal:
-        flash(refusal.message, "error")
-        return redirect(url_for("staff.event_edit", event_id=event_id), 303)
-    flash(success, "success")
-    shown = result.id if isinstance(result, Event) else event_id
-    if db.session.get(Event, shown) is None:
-        return redirect(url_for("staff.events", toon="ontwerp"), 303)
-    return redirect(url_for("staff.event_edit", event_id=shown), 303)
+
+    def then(result) -> str:
+        shown = result.id if isinstance(result, Event) else event_id
+        if db.session.get(Event, shown) is None:
+            return url_for("staff.events", toon="ontwerp")
+        return url_for("staff.event_edit", event_id=shown)
+
+    return button_action(lambda: action(event), success, then)
 
 
 @bp.post("/activiteiten/<int:event_id>/publiceren")
@@ -222,8 +218,7 @@ def series_add_session(series_id: int):
 def series_publish(series_id: int):
     """Publish every draft session of the series."""
     series = db.get_or_404(Series, series_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    published = planning.publish_series(series, current_user)
-    flash(f"{published} bijeenkomsten gepubliceerd.", "success")
-    return redirect(url_for("staff.series_detail", series_id=series.id), 303)
+    return button_action(
+        lambda: planning.publish_series(series, current_user),
+        lambda published: f"{published} bijeenkomsten gepubliceerd.",
+        lambda _result: url_for("staff.series_detail", series_id=series.id))

@@ -1,7 +1,15 @@
 """The staff blueprint under /beheer and its one login guard."""
 
-from flask import Blueprint, abort, redirect, request, url_for
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
+
+from scheduler.errors import SchedulerError
+from scheduler.forms import ConfirmForm
+
+T = TypeVar("T")
 
 bp = Blueprint("staff", __name__, url_prefix="/beheer")
 
@@ -27,3 +35,22 @@ def never_cache(response):
     """Staff pages hold personal data: keep them out of every cache."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def button_action(act: Callable[[], T], success: str | Callable[[T], str] | None,
+                  then: Callable[[T | None], str]) -> Response:
+    """A button-only POST: check its CSRF token, act, flash the outcome, 303 to ``then(result)``.
+
+    ``success`` is the message, or makes it from the result. A rule the action refuses
+    (SchedulerError) is flashed as an error instead, and ``then`` gets None.
+    """
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        result = act()
+    except SchedulerError as refusal:
+        flash(refusal.message, "error")
+        return redirect(then(None), 303)
+    if success:
+        flash(success(result) if callable(success) else success, "success")
+    return redirect(then(result), 303)

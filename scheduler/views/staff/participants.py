@@ -9,9 +9,9 @@ from scheduler.extensions import db
 from scheduler.forms import ConfirmForm, StaffRegistrationForm
 from scheduler.htmx import is_htmx
 from scheduler.models import Event, Registration
-from scheduler.services import audit, mail, moderation, places
+from scheduler.services import audit, moderation, outbox, places
 from scheduler.services.organisations import municipality_names
-from scheduler.views.staff.blueprint import bp
+from scheduler.views.staff.blueprint import bp, button_action
 from scheduler.views.staff.exports import csv_download
 
 
@@ -33,21 +33,15 @@ def participants(event_id: int):
         attendance=moderation.attendance_for(event),
         seats=places.summaries([event])[event.id], action_form=ConfirmForm(),
         emails="; ".join(p.email for p in people if p.is_active),
-        mails=mail.delivery_by_registration([p.id for p in people]),
+        mails=outbox.delivery_by_registration([p.id for p in people]),
     )
 
 
 def _act(event_id: int, registration_id: int, action, success: str):
     event, registration = _load(event_id, registration_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        action(registration, event.id, current_user)
-    except SchedulerError as refusal:
-        flash(refusal.message, "error")
-    else:
-        flash(success, "success")
-    return redirect(url_for("staff.participants", event_id=event_id), 303)
+    return button_action(
+        lambda: action(registration, event.id, current_user), success,
+        lambda _result: url_for("staff.participants", event_id=event_id))
 
 
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/goedkeuren")

@@ -9,7 +9,7 @@ from scheduler.dates import brussels_to_utc, local
 from scheduler.extensions import db
 from scheduler.forms import KIND_SLUGS, ConfirmForm, ReachForm
 from scheduler.models import utcnow
-from scheduler.services import audit, mail, moderation, places, planning, reach
+from scheduler.services import audit, moderation, outbox, places, planning, reach
 from scheduler.views.staff.blueprint import bp
 from scheduler.views.staff.exports import csv_download
 
@@ -24,7 +24,7 @@ def dashboard():
         "staff/dashboard.html", upcoming=upcoming, seats=places.summaries(upcoming),
         pending=pending, sessions={r.id: moderation.session_of(r) for r in pending},
         cancellations=moderation.recent_cancellations(now - timedelta(days=14)),
-        failed=mail.failed_messages(), action_form=ConfirmForm(),
+        failed=outbox.failed_messages(), action_form=ConfirmForm(),
     )
 
 

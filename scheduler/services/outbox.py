@@ -1,0 +1,248 @@
+"""The outbox: mails waiting to be sent, delivered over SMTP (or into a folder) under a lease.
+
+Delivery is at least once: a sender claims a message with a lease, sends it and marks it
+sent; if the sender dies in between, the lease runs out and another sender tries again.
+"""
+
+import logging
+import smtplib
+import ssl
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from scheduler.extensions import begin_write_transaction, db
+from scheduler.models import MailStatus, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+
+PERMANENT_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, ValueError)
+
+
+def clean_header(value: str, limit: int = 200) -> str:
+    """One line of text fit for a mail header: no control or line-separator characters."""
+    kept = (
+        " " if unicodedata.category(char)[0] in ("C", "Z") and char != " " else char
+        for char in value
+    )
+    return " ".join("".join(kept).split())[:limit]
+
+
+def new_message_id() -> str:
+    """A Message-ID of 122 random bits; ``make_msgid`` draws from the shared ``random`` state,
+    which tests and libraries seed, and gave two mails of the same moment the same id."""
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def compose(message: OutboxMessage) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, plus the calendar part when there is one."""
+    config = current_app.config
+    email = EmailMessage(policy=SMTP)
+    email["From"] = Address(
+        clean_header(config["ORGANISATION_NAME"]), addr_spec=config["MAIL_DEFAULT_SENDER"]
+    )
+    email["To"] = Address(clean_header(message.recipient_name), addr_spec=message.recipient)
+    email["Reply-To"] = Address(addr_spec=config["HELPDESK_EMAIL"])
+    email["Subject"] = clean_header(message.subject, 250)
+    email["Date"] = format_datetime(utcnow())
+    email["Message-ID"] = message.message_id
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    if message.calendar:
+        data = message.calendar.encode("utf-8")
+        # Outlook only offers the invitation when this method equals the METHOD inside.
+        email.add_alternative(data, maintype="text", subtype="calendar",
+                              params={"method": message.calendar_method, "charset": "utf-8"})
+        email.add_attachment(data, maintype="application", subtype="ics",
+                             filename="activiteit.ics")
+    return email
+
+
+class SmtpTransport:
+    """Delivers over one SMTP connection, opened on first use."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.connection: smtplib.SMTP | None = None
+
+    def send(self, email: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        self.connection.send_message(email)
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        host, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        if config["MAIL_USE_SSL"]:
+            connection = smtplib.SMTP_SSL(host, port, timeout=30,
+                                          context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(host, port, timeout=30)
+            if config["MAIL_USE_TLS"]:
+                connection.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            connection.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        return connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except smtplib.SMTPException:
+                self.connection.close()
+            self.connection = None
+
+    def reset(self) -> None:
+        """Drop a connection that failed, so the next message opens a new one."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+class FolderTransport:
+    """Development: writes each mail as an .eml file and logs where it went."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, email: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = email["Message-ID"].strip("<>").replace("@", "_") + ".eml"
+        path = self.folder / name
+        path.write_bytes(email.as_bytes())
+        # The address stays out of the log: logs are kept longer than personal data may be.
+        log.warning("Mail written to %s", path)
+
+    def close(self) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+
+def transport_from_config(config, instance_path: str):
+    """SMTP when MAIL_SERVER is set; otherwise a folder under the instance path."""
+    if config.get("MAIL_SERVER"):
+        return SmtpTransport(config)
+    return FolderTransport(Path(instance_path) / "mail")
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """2, 4, 8 … minutes after each failed attempt, at most six hours."""
+    return min(timedelta(minutes=2**attempts), timedelta(hours=6))
+
+
+def deliver_pending(transport, *, limit: int = 200, now: datetime | None = None) -> DeliveryReport:
+    """Send the messages that are due, each by exactly one sender, and record the outcome.
+
+    A refused recipient or an unusable address fails at once; other errors retry with
+    back-off until MAIL_MAX_ATTEMPTS, after which the message is failed with its last error.
+    """
+    report = DeliveryReport()
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    now = now or utcnow()
+    claimable = and_(
+        OutboxMessage.status == MailStatus.pending,
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until < now),
+    )
+    candidates = db.session.scalars(
+        select(OutboxMessage.id).where(claimable).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    try:
+        for message_id in candidates:
+            if not _claim(message_id, claimable, now + lease):
+                continue
+            try:
+                composed = compose(db.session.get(OutboxMessage, message_id))
+                db.session.commit()
+                transport.send(composed)
+            except PERMANENT_ERRORS as error:
+                outcome = _record(message_id, error, permanent=True, max_attempts=max_attempts)
+            except (OSError, smtplib.SMTPException) as error:
+                transport.reset()
+                outcome = _record(message_id, error, permanent=False, max_attempts=max_attempts)
+            else:
+                outcome = _record(message_id, None, permanent=False, max_attempts=max_attempts)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    finally:
+        transport.close()
+    return report
+
+
+def _claim(message_id: int, claimable, until: datetime) -> bool:
+    begin_write_transaction()
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, claimable)
+        .values(leased_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _record(message_id: int, error: Exception | None, *, permanent: bool,
+            max_attempts: int) -> str:
+    """Write down how an attempt went; returns 'sent', 'retrying' or 'failed'."""
+    begin_write_transaction()
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    message.attempts += 1
+    message.leased_until = None
+    if error is None:
+        message.status = MailStatus.sent
+        message.sent_at = utcnow()
+        message.last_error = ""
+        outcome = "sent"
+    else:
+        message.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if permanent or message.attempts >= max_attempts:
+            message.status = MailStatus.failed
+            outcome = "failed"
+        else:
+            message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+            outcome = "retrying"
+    db.session.commit()
+    return outcome
+
+
+def failed_messages(limit: int = 20) -> list[OutboxMessage]:
+    """Mails given up on, latest first, for staff to follow up by hand."""
+    return list(db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == MailStatus.failed)
+        .order_by(OutboxMessage.id.desc()).limit(limit)
+    ))
+
+
+def delivery_by_registration(registration_ids: list[int]) -> dict[int, list[OutboxMessage]]:
+    """The mails of each registration in one query, for staff to see what went out or failed."""
+    found: dict[int, list[OutboxMessage]] = {}
+    if not registration_ids:
+        return found
+    messages = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.registration_id.in_(registration_ids))
+        .order_by(OutboxMessage.id)
+    )
+    for message in messages:
+        found.setdefault(message.registration_id, []).append(message)
+    return found
