@@ -254,7 +254,7 @@ class Event(db.Model):
 
     def schedule_changed(self) -> bool:
         """Whether time or place changed since the last flush (set municipality_id to compare)."""
-        return _changed(self, SCHEDULE_ATTRIBUTES)
+        return attributes_changed(self, SCHEDULE_ATTRIBUTES)
 
     def has_ended(self, now: datetime) -> bool:
         return self.ends_at <= now
@@ -285,14 +285,15 @@ SCHEDULE_ATTRIBUTES = ("starts_at", "ends_at", "venue", "address", "municipality
 CALENDAR_ATTRIBUTES = (*SCHEDULE_ATTRIBUTES, "municipality", "status")
 
 
-def _changed(instance, names: tuple[str, ...]) -> bool:
+def attributes_changed(instance, names: tuple[str, ...]) -> bool:
+    """Whether any of these attributes changed since the last flush."""
     state = sqlalchemy_inspect(instance)
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
 @sqlalchemy_event.listens_for(Event, "before_update")
 def _raise_sequence_on_schedule_change(_mapper, _connection, event: Event) -> None:
-    if not _changed(event, CALENDAR_ATTRIBUTES):
+    if not attributes_changed(event, CALENDAR_ATTRIBUTES):
         return
     # A change may be flushed in several steps; calendars should see one new version.
     raised = sqlalchemy_inspect(event).session.info.setdefault("sequence_raised", set())

@@ -30,7 +30,7 @@ def closed_group(make_series, make_event, make_registration, make_theme):
     series = make_series(slug="intervisiegroep-livc", title="Intervisiegroep LIVC-coördinatoren",
                          capacity=6, is_moderated=True)
     theme = make_theme()
-    start = utcnow() + timedelta(days=20)
+    start = (utcnow() + timedelta(days=20)).replace(second=0, microsecond=0)
     sessions = [
         make_event(series=series, kind=EventKind.intervision, capacity=None,
                    slug=f"intervisiegroep-livc-{number}", title=f"Intervisiegroep ({number}/3)",
@@ -55,6 +55,8 @@ def session_form(session: Event, **overrides) -> dict:
         kind="intervision", audience="both", title=session.title, slug=session.slug,
         day=local.date().isoformat(), start_time=local.strftime("%H:%M"),
         end_time=(local + timedelta(hours=3)).strftime("%H:%M"), municipality="",
+        venue=session.venue, address=session.address, summary=session.summary,
+        description=session.description,
         themes=[str(theme.id) for theme in session.themes],
     )
     del data["capacity"]
@@ -318,3 +320,65 @@ def test_raising_the_capacity_of_an_activity_promotes_at_once(client, staff, mak
     assert "1 van de wachtlijst doorgeschoven" in response.text
     assert statuses(event) == [(S.confirmed, None), (S.confirmed, None), (S.waiting, 1)]
     assert [m.recipient for m in mails("promoted")] == ["an2@example.org"]
+
+
+@pytest.mark.parametrize("action", ["publiceren", "depubliceren"])
+def test_a_cancelled_session_stays_cancelled(client, staff, closed_group, action):
+    series, sessions = closed_group
+    staff.login()
+    client.post(f"/beheer/activiteiten/{sessions[0].id}/annuleren", data={"reason": "Ziek."})
+    response = client.post(f"/beheer/activiteiten/{sessions[0].id}/{action}",
+                           follow_redirects=True)
+    assert "blijft geannuleerd" in response.text
+    db.session.expire_all()
+    assert sessions[0].status is EventStatus.cancelled
+    feed = vevents(client.get(f"/reeks/{series.slug}.ics").data)
+    assert str(feed[sessions[0].uid]["status"]) == "CANCELLED"
+
+
+def test_mails_about_one_session_name_that_session(client, staff, closed_group):
+    _series, sessions = closed_group
+    staff.login()
+    client.post(f"/beheer/activiteiten/{sessions[1].id}/annuleren", data={"reason": "Ziek."})
+    assert {m.subject for m in mails("event_cancelled")} == {f"Geannuleerd: {sessions[1].title}"}
+
+
+def test_saving_a_session_unchanged_mails_nobody(client, staff, closed_group):
+    _series, sessions = closed_group
+    session = sessions[0]
+    sequence = session.sequence
+    staff.login()
+    response = client.post(f"/beheer/activiteiten/{session.id}", data=session_form(session),
+                           follow_redirects=True)
+    assert "De wijzigingen zijn bewaard." in response.text
+    assert "capaciteit" not in response.text.split("<main")[1].split("<form")[0]
+    db.session.refresh(session)
+    assert session.sequence == sequence
+    assert db.session.scalar(select(db.func.count(OutboxMessage.id))) == 0
+
+
+def test_more_places_in_a_moderated_series_await_approval(client, staff, closed_group):
+    series, sessions = closed_group
+    for number in (1, 2, 3):
+        registrations.register(sessions[0].id, applicant(number, organisation=f"Org {number}"))
+    assert [s for s, _ in statuses(series)][5:] == [S.pending, S.waiting, S.waiting]
+    staff.login()
+    client.post(f"/beheer/reeksen/{series.id}", data=series_settings(series, capacity="7"))
+    assert [s for s, _ in statuses(series)][5:] == [S.pending, S.pending, S.waiting]
+    assert [m.recipient for m in mails("promoted_pending")] == ["an2@example.org"]
+
+
+def test_a_session_added_to_a_draft_series_is_a_draft_and_mails_nobody(client, staff,
+                                                                      closed_group):
+    series, sessions = closed_group
+    for session in sessions:
+        session.status = EventStatus.draft
+    sessions[-1].registration_closes_at = sessions[-1].starts_at - timedelta(days=1)
+    db.session.commit()
+    staff.login()
+    client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data={
+        "day": "2031-12-02", "start_time": "13:30", "end_time": "16:30"})
+    added = db.session.scalars(select(Event).order_by(Event.id.desc())).first()
+    assert added.status is EventStatus.draft and added.series_id == series.id
+    assert added.registration_closes_at == sessions[-1].registration_closes_at
+    assert mails("session_added") == []

@@ -30,7 +30,6 @@ class AgendaFilters:
     month: tuple[int, int] | None = None
 
 
-
 @dataclass(frozen=True)
 class Availability:
     """What the agenda tells about registering: a code for styling and a Dutch label."""

@@ -131,7 +131,8 @@ def queue(
         sessions = [
             s for s in target.events if s.status is not EventStatus.draft and s.ends_at > now
         ]
-    title = clean_header(target.title)
+    # A mail about one session (moved, cancelled, added) names that session, not the series.
+    title = clean_header((event or target).title)
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),

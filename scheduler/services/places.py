@@ -104,11 +104,6 @@ def of_owner(owner: Owner) -> ColumnElement[bool]:
     return Registration.event_id == owner.id
 
 
-def of_event(event: Event) -> ColumnElement[bool]:
-    """The registrations that count for an activity: its own, or its series'."""
-    return of_owner(event.places_owner)
-
-
 def covers_event() -> ColumnElement[bool]:
     """Join condition: the registration is for this activity, or for the series it is part of."""
     return or_(

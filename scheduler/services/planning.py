@@ -25,6 +25,7 @@ from scheduler.models import (
     Series,
     StaffUser,
     Theme,
+    attributes_changed,
     utcnow,
 )
 from scheduler.services import audit, moderation, notifications, places
@@ -138,11 +139,13 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
         event.municipality_id = municipality.id if municipality else None
         event.themes = themes
         changed = not is_new and event.schedule_changed()
+        places_changed = (not is_new and not event.is_session
+                          and attributes_changed(event, OWNED_BY_SERIES))
     db.session.flush()
     db.session.expire(event, ["municipality"])
     if changed and event.is_published:
         _announce_change(event)
-    outcome = _after_places_change(event.places_owner) if not is_new else PlacesOutcome(event)
+    outcome = _after_places_change(event) if places_changed else PlacesOutcome(event)
     audit.record(staff, "event.create" if is_new else "event.edit", "event", event.id,
                  event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
     db.session.commit()
@@ -165,7 +168,12 @@ def set_published(event: Event, published: bool, staff: StaffUser) -> None:
     """Publish a draft, or take an activity back to draft (then it leaves the public pages).
 
     A session published after people enrolled in its series is sent to their calendars.
+    Raises SchedulerError for a cancelled activity: it stays cancelled in every calendar.
     """
+    event, _owner = places.lock(event.id)
+    if event.is_cancelled:
+        db.session.rollback()
+        raise SchedulerError("Een geannuleerde activiteit blijft geannuleerd.")
     was_draft = event.status is EventStatus.draft
     event.status = EventStatus.published if published else EventStatus.draft
     if published:
@@ -190,7 +198,9 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
     A cancelled session leaves the rest of its series as it is. Raises SchedulerError when
     the activity is not published (a draft is deleted or kept, never cancelled).
     """
+    event, _owner = places.lock(event.id)
     if not event.is_published:
+        db.session.rollback()
         raise SchedulerError("Alleen een gepubliceerde activiteit kan geannuleerd worden.")
     event.status = EventStatus.cancelled
     event.cancellation_reason = reason.strip()
@@ -219,6 +229,9 @@ def duplicate_event(event: Event, staff: StaffUser) -> Event:
             setattr(copy, name, getattr(event, name))
     db.session.add(copy)
     db.session.flush()
+    if copy.is_session:
+        db.session.refresh(copy.series)
+        _renumber_sessions(copy.series, copy.series.title)
     audit.record(staff, "event.duplicate", "event", copy.id, f"kopie van {event.slug}")
     db.session.commit()
     return copy
@@ -348,7 +361,7 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
     too, and everyone confirmed gets it in their calendar; otherwise it is a draft."""
     places.lock_owner(series)
     is_public = any(session.is_published for session in series.events)
-    first = series.events[0] if series.events else None
+    last = series.events[-1] if series.events else None
     session = Event(
         series=series, kind=series.kind,
         status=EventStatus.published if is_public else EventStatus.draft,
@@ -359,8 +372,12 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
         ends_at=dates.brussels_to_utc(fields.day, fields.end_time),
         venue=fields.venue, address=fields.address,
         municipality=find_municipality(fields.municipality),
-        audience=first.audience if first else Audience.both,
-        themes=list(first.themes) if first else [],
+        audience=last.audience if last else Audience.both,
+        themes=list(last.themes) if last else [],
+        # Enrolment is for the whole series: a new session must not reopen it.
+        registration_opens_at=last.registration_opens_at if last else None,
+        registration_closes_at=last.registration_closes_at if last else None,
+        description=last.description if last else "", online_url=last.online_url if last else None,
     )
     db.session.add(session)
     db.session.flush()
@@ -375,6 +392,7 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
 
 def publish_series(series: Series, staff: StaffUser) -> int:
     """Publish every draft session of a series; returns how many were published."""
+    places.lock_owner(series)
     drafts = [event for event in series.events if event.status is EventStatus.draft]
     for event in drafts:
         event.status = EventStatus.published

@@ -123,7 +123,7 @@ def lookup(email: str) -> dict:
         "email": address,
         "personal_feed": bool(person),
         "registrations": [{
-            "activity": (r.series or r.event).title,
+            "activity": r.places_owner.title,
             "status": r.status.value,
             "first_name": r.first_name, "last_name": r.last_name, "email": r.email,
             "organisation": r.organisation_name, "role": r.role.value, "function": r.function,
