@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export FLASK_APP := scheduler
 
-.PHONY: run test lint install clean bench bench-quick profile
+.PHONY: run test lint install clean bench bench-quick profile fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The state-machine tests with many more random sequences than the normal run.
+fuzz: install
+	SCHEDULER_STATE_MACHINE_EXAMPLES=$(or $(EXAMPLES),1000) $(BIN)/python -m pytest tests/test_places_lifecycle.py
 
 # Needs wrk (Debian: apt-get install wrk). DSN=postgresql+psycopg://… measures on PostgreSQL.
 bench: install

@@ -35,7 +35,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduler import labels
 from scheduler.dates import brussels_to_utc, local
-from scheduler.models import Audience, EventKind, Role
+from scheduler.models import Audience, EventKind, Role, utcnow
 from scheduler.services.planning import (
     OWNED_BY_SERIES,
     EventFields,
@@ -528,6 +528,10 @@ class SessionForm(FlaskForm):
         start, end = self.start_time.data, self.end_time.data
         if start and end and end <= start:
             self.end_time.errors.append("Het einde moet na het begin liggen.")
+            valid = False
+        # Everyone confirmed is invited to a new session: never to one that is already over.
+        if self.day.data and self.day.data < local(utcnow()).date():
+            self.day.errors.append("Kies een datum vanaf vandaag.")
             valid = False
         return valid
 

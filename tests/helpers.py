@@ -2,7 +2,6 @@
 
 import icalendar
 from ical.calendar_stream import IcsCalendarStream
-from sqlalchemy import select
 
 from scheduler.extensions import db
 from scheduler.models import Registration, RegistrationStatus, Role
@@ -54,10 +53,7 @@ def event_form(**overrides) -> dict:
 def statuses(target) -> list[tuple[RegistrationStatus, int | None]]:
     """(status, waiting position) of every registration of an activity or series, in order."""
     db.session.expire_all()
-    column = Registration.series_id if hasattr(target, "events") else Registration.event_id
-    rows = db.session.scalars(
-        select(Registration).where(column == target.id).order_by(Registration.id)
-    )
+    rows = db.session.scalars(places.registrations_of(target).order_by(Registration.id))
     return [(r.status, places.waiting_position(r)) for r in rows]
 
 

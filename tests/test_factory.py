@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from flask_migrate import upgrade
+from sqlalchemy import func, select, text
 
 from scheduler import PROJECT_ROOT, config, create_app
 from scheduler.extensions import db
 from scheduler.models import Organisation
+from tests.conftest import base_config
 
 
 def test_migrations_match_the_models(app):
@@ -117,3 +119,31 @@ def test_vendored_htmx_matches_its_recorded_checksum():
     assert hashlib.sha256(content).hexdigest() == digest
     base = (PROJECT_ROOT / "templates" / "base.html").read_text()
     assert f"vendor/{filename}" in base
+
+
+def test_migration_clears_the_places_sessions_held_of_their_own(tmp_path):
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'old.db'}"))
+    with app.app_context():
+        upgrade(revision="1f4989bb6a4e")
+        db.session.execute(text(
+            "INSERT INTO series (id, uid, slug, title, summary, kind, capacity, is_moderated,"
+            " created_at) VALUES (1, 'u1', 'reeks', 'Reeks', '', 'intervision', 6, 1,"
+            " '2026-01-01 00:00:00')"))
+        for event_id, series_id in ((1, 1), (2, None)):
+            db.session.execute(text(
+                "INSERT INTO events (id, uid, sequence, kind, status, title, slug, summary,"
+                " description, starts_at, ends_at, venue, address, capacity,"
+                " max_per_organisation, is_moderated, audience, series_id, cancellation_reason,"
+                " created_at, updated_at) VALUES (:id, :uid, 0, 'intervision', 'published', 'A',"
+                " :slug, '', '', '2027-01-01 09:00:00', '2027-01-01 12:00:00', '', '', 2, 1, 1,"
+                " 'both', :series_id, '', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+                {"id": event_id, "uid": f"e{event_id}", "slug": f"a-{event_id}",
+                 "series_id": series_id})
+        db.session.commit()
+        upgrade()
+        rows = db.session.execute(text(
+            "SELECT id, series_id, capacity, max_per_organisation, is_moderated FROM events"
+            " ORDER BY id")).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, 1, None, None, 0), (2, None, 2, 1, 1)]

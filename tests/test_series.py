@@ -225,13 +225,19 @@ def test_adding_a_session_to_a_published_series_invites_the_confirmed(client, st
     assert added.uid in vevents(client.get(f"/reeks/{series.slug}.ics").data)
 
 
-def test_adding_a_session_with_bad_hours_changes_nothing(client, staff, closed_group):
+@pytest.mark.parametrize(("overrides", "message"), [
+    ({"start_time": "16:30", "end_time": "13:30"}, "Het einde moet na het begin liggen."),
+    ({"day": "2020-01-07"}, "Kies een datum vanaf vandaag."),
+    ({"day": ""}, "Kies een datum."),
+])
+def test_adding_a_session_with_bad_input_changes_nothing(client, staff, closed_group, overrides,
+                                                         message):
     series, _sessions = closed_group
     staff.login()
-    response = client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data={
-        "day": "2031-12-02", "start_time": "16:30", "end_time": "13:30"})
+    data = {"day": "2031-12-02", "start_time": "13:30", "end_time": "16:30", **overrides}
+    response = client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data=data)
     assert response.status_code == 422
-    assert "Het einde moet na het begin liggen." in response.text
+    assert message in response.text
     assert db.session.scalar(select(db.func.count(Event.id))) == 3
 
 

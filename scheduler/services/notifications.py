@@ -20,6 +20,7 @@ from scheduler.models import (
     OutboxMessage,
     Registration,
     RegistrationStatus,
+    Series,
     utcnow,
 )
 from scheduler.services import calendar, places
@@ -182,7 +183,7 @@ def _attach_calendar(message: OutboxMessage, method: str | None, registration: R
                      sessions: list[Event]) -> None:
     if method is None or not sessions:
         return
-    if registration.series is not None and len(sessions) > 1:
+    if isinstance(registration.places_owner, Series) and len(sessions) > 1:
         # An invitation (REQUEST/CANCEL) may carry one UID only; a series goes as a plain file.
         if method == "CANCEL":
             return

@@ -1,9 +1,9 @@
 """Places: who owns them (an activity, or the series its sessions share), and counting them.
 
 A session of a series takes its places, moderation and maximum per organisation from the
-series: people enrol in the series as one. Every other activity holds its own. This module is
-the only place that makes that decision (through ``Event.places_owner``); everything that
-locks, counts, lists or fills places goes through it.
+series: people enrol in the series as one. Every other activity holds its own. The models say
+which one owns them (``Event.places_owner``, ``Registration.places_owner``); this module is the
+only one that acts on it: everything that locks, counts, lists or fills places goes through it.
 
 Places are counted while the database's write lock is held: the owner's row is locked with
 SELECT … FOR UPDATE on PostgreSQL, and the transaction begins with BEGIN IMMEDIATE on SQLite.

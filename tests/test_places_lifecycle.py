@@ -1,0 +1,242 @@
+"""Random sequences of what people and staff do to an activity or a series, and the rules about
+places that must hold after every step, on the real databases."""
+
+import contextlib
+import itertools
+import os
+from datetime import time, timedelta
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from scheduler.errors import SchedulerError
+from scheduler.extensions import db
+from scheduler.models import (
+    SEAT_HOLDING_STATUSES,
+    Event,
+    EventKind,
+    EventStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    Series,
+    utcnow,
+)
+from scheduler.services import moderation, places, planning, registrations
+from scheduler.services import staff as staff_service
+from tests.helpers import applicant
+
+S = RegistrationStatus
+ORGANISATIONS = ("Gent", "Genk", "Aalst")
+CAPACITIES = st.one_of(st.none(), st.integers(min_value=0, max_value=3))
+MAXIMUMS = st.one_of(st.none(), st.integers(min_value=1, max_value=2))
+# The last mail about a registration's status tells the person where they stand now.
+STATUS_MAILS = {
+    "registration_confirmed": S.confirmed, "promoted": S.confirmed, "approved": S.confirmed,
+    "registration_pending": S.pending, "promoted_pending": S.pending,
+    "registration_waiting": S.waiting, "cancelled_by_person": S.cancelled,
+    "declined": S.declined,
+}
+RUNS = itertools.count()
+
+
+def event_fields(event: Event, **changes) -> planning.EventFields:
+    """The activity's form as staff would save it, with ``changes``."""
+    fields = {
+        "kind": event.kind, "title": event.title, "slug": event.slug,
+        "starts_at": event.starts_at, "ends_at": event.ends_at, "venue": event.venue,
+        "capacity": event.capacity, "max_per_organisation": event.max_per_organisation,
+        "is_moderated": event.is_moderated,
+    }
+    fields.update(changes)
+    return planning.EventFields(**fields)
+
+
+class PlacesMachine(RuleBasedStateMachine):
+    """One activity or one series with its sessions, driven by registrations and staff."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run = next(RUNS)
+        self.people = itertools.count(1)
+        self.tokens: list[str] = []
+        self.staff = staff_service.find_by_email("machine@vvsg.be") or \
+            staff_service.create_staff("machine@vvsg.be", None)
+        self.last_taken = 0
+
+    @initialize(is_series=st.booleans(), capacity=CAPACITIES, maximum=MAXIMUMS,
+                moderated=st.booleans())
+    def plan(self, is_series: bool, capacity, maximum, moderated: bool) -> None:
+        start = (utcnow() + timedelta(days=30)).replace(second=0, microsecond=0)
+        if is_series:
+            self.owner = Series(slug=f"reeks-{self.run}", title="Reeks", kind=EventKind.intervision,
+                                capacity=capacity, max_per_organisation=maximum,
+                                is_moderated=moderated)
+            db.session.add(self.owner)
+            for number in (1, 2):
+                db.session.add(Event(
+                    series=self.owner, kind=EventKind.intervision, status=EventStatus.published,
+                    title=f"Reeks ({number}/2)", slug=f"reeks-{self.run}-{number}",
+                    starts_at=start + timedelta(days=7 * number),
+                    ends_at=start + timedelta(days=7 * number, hours=3)))
+        else:
+            self.owner = Event(kind=EventKind.training, status=EventStatus.published,
+                               title="Vorming", slug=f"vorming-{self.run}", starts_at=start,
+                               ends_at=start + timedelta(hours=3), capacity=capacity,
+                               max_per_organisation=maximum, is_moderated=moderated)
+            db.session.add(self.owner)
+        db.session.commit()
+
+    def sessions(self) -> list[Event]:
+        if isinstance(self.owner, Series):
+            db.session.refresh(self.owner)
+            return list(self.owner.events)
+        return [self.owner]
+
+    def active_session(self, index: int) -> Event | None:
+        published = [event for event in self.sessions() if event.is_published]
+        return published[index % len(published)] if published else None
+
+    def registration(self, index: int) -> Registration | None:
+        if not self.tokens:
+            return None
+        return registrations.find_by_personal_token(self.tokens[index % len(self.tokens)])
+
+    @rule(organisation=st.sampled_from(ORGANISATIONS), index=st.integers(0, 3))
+    def register(self, organisation: str, index: int) -> None:
+        session = self.active_session(index)
+        if session is None:
+            return
+        number = next(self.people)
+        outcome = registrations.register(
+            session.id, applicant(number, email=f"p{self.run}-{number}@example.org",
+                                  organisation=organisation))
+        self.tokens.append(outcome.registration.token)
+
+    @rule(index=st.integers(0, 50))
+    def cancel_through_the_link(self, index: int) -> None:
+        found = self.registration(index)
+        if found is not None:
+            with contextlib.suppress(SchedulerError):
+                registrations.cancel_registration(found.token)
+
+    @rule(index=st.integers(0, 50),
+          decide=st.sampled_from([moderation.approve, moderation.decline, moderation.promote]))
+    def staff_decide(self, index: int, decide) -> None:
+        found = self.registration(index)
+        if found is None:
+            return
+        with contextlib.suppress(SchedulerError):
+            decide(found, self.sessions()[0].id, self.staff)
+
+    @rule(capacity=CAPACITIES, maximum=MAXIMUMS, moderated=st.booleans())
+    def change_places(self, capacity, maximum, moderated: bool) -> None:
+        if isinstance(self.owner, Series):
+            planning.update_series(self.owner, planning.SeriesSettings(
+                title=self.owner.title, capacity=capacity, max_per_organisation=maximum,
+                is_moderated=moderated), self.staff)
+        else:
+            planning.save_event(self.owner, event_fields(
+                self.owner, capacity=capacity, max_per_organisation=maximum,
+                is_moderated=moderated), self.staff)
+
+    @rule(index=st.integers(0, 3), capacity=CAPACITIES, hours=st.integers(0, 48))
+    def edit_a_session(self, index: int, capacity, hours: int) -> None:
+        """Staff save a session with another time and a capacity typed in the form."""
+        session = self.sessions()[index % len(self.sessions())]
+        if session.is_session:
+            planning.save_event(session, event_fields(
+                session, capacity=capacity, is_moderated=False,
+                starts_at=session.starts_at + timedelta(hours=hours),
+                ends_at=session.ends_at + timedelta(hours=hours)), self.staff)
+
+    @rule()
+    def add_a_session(self) -> None:
+        if isinstance(self.owner, Series):
+            day = (utcnow() + timedelta(days=90)).date()
+            planning.add_session(self.owner, planning.SessionFields(
+                day=day, start_time=time(9), end_time=time(12)), self.staff)
+
+    @rule(index=st.integers(0, 3))
+    def cancel_a_session(self, index: int) -> None:
+        sessions = self.sessions()
+        if isinstance(self.owner, Series) and len(sessions) > 1:
+            session = sessions[index % len(sessions)]
+            if session.is_published:
+                planning.cancel_event(session, "Zaal niet vrij.", self.staff)
+
+    def taken(self) -> int:
+        return places.seats_taken(self.owner)
+
+    def all_registrations(self) -> list[Registration]:
+        db.session.expire_all()
+        return list(db.session.scalars(
+            places.registrations_of(self.owner).order_by(Registration.id)))
+
+    @invariant()
+    def sessions_stay_in_their_series_and_hold_no_places(self) -> None:
+        if hasattr(self, "owner") and isinstance(self.owner, Series):
+            for session in self.sessions():
+                assert session.series_id == self.owner.id
+                assert (session.capacity, session.max_per_organisation,
+                        session.is_moderated) == (None, None, False)
+
+    @invariant()
+    def places_are_never_overbooked(self) -> None:
+        """Above capacity only after staff lowered it, and then never more than before."""
+        if not hasattr(self, "owner"):
+            return
+        taken = self.taken()
+        capacity = places.capacity(self.owner)
+        assert taken <= max(capacity, self.last_taken)
+        self.last_taken = taken
+
+    @invariant()
+    def nobody_waits_for_a_place_they_may_take(self) -> None:
+        if not hasattr(self, "owner"):
+            return
+        people = self.all_registrations()
+        free = places.capacity(self.owner) - self.taken()
+        limit = self.owner.max_per_organisation
+        for person in people:
+            if person.status is not S.waiting or free <= 0:
+                continue
+            held = sum(1 for other in people if other.status in SEAT_HOLDING_STATUSES
+                       and other.organisation_id == person.organisation_id)
+            assert limit is not None and held >= limit, "waits while a place is free"
+
+    @invariant()
+    def the_waiting_list_is_in_order_of_registration(self) -> None:
+        if not hasattr(self, "owner"):
+            return
+        waiting = [p for p in self.all_registrations() if p.status is S.waiting]
+        assert [places.waiting_position(p) for p in waiting] == list(range(1, len(waiting) + 1))
+
+    @invariant()
+    def everyone_was_told_where_they_stand(self) -> None:
+        if not hasattr(self, "owner"):
+            return
+        for person in self.all_registrations():
+            told = [message.kind for message in db.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.registration_id == person.id)
+                .order_by(OutboxMessage.id)) if message.kind in STATUS_MAILS]
+            assert told and STATUS_MAILS[told[-1]] is person.status, (person.status, told)
+
+    def teardown(self) -> None:
+        db.session.rollback()
+
+
+def test_places_hold_whatever_people_and_staff_do(app):
+    """50 sequences of up to 30 steps per database; `make fuzz` runs many more."""
+    run_state_machine_as_test(PlacesMachine, settings=settings(
+        max_examples=int(os.environ.get("SCHEDULER_STATE_MACHINE_EXAMPLES", "50")),
+        stateful_step_count=30, deadline=None, derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
