@@ -37,3 +37,7 @@ class SlugTakenError(SchedulerError):
 
 class NotDeletableError(SchedulerError):
     message = "Alleen een ontwerp zonder inschrijvingen kan verwijderd worden."
+
+
+class ScheduleChangeRefusedError(SchedulerError):
+    message = "Deze activiteit kan niet verplaatst worden."

@@ -529,9 +529,9 @@ class SessionForm(FlaskForm):
         if start and end and end <= start:
             self.end_time.errors.append("Het einde moet na het begin liggen.")
             valid = False
-        # Everyone confirmed is invited to a new session: never to one that is already over.
-        if self.day.data and self.day.data < local(utcnow()).date():
-            self.day.errors.append("Kies een datum vanaf vandaag.")
+        # Everyone confirmed is invited to a new session: never to one that has begun.
+        if self.day.data and start and brussels_to_utc(self.day.data, start) <= utcnow():
+            self.day.errors.append("Kies een moment dat nog moet komen.")
             valid = False
         return valid
 

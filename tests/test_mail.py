@@ -4,6 +4,7 @@ import email
 import threading
 from datetime import timedelta
 from email import policy
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -244,3 +245,15 @@ def test_flask_mail_commands(app, runner, smtp, make_event):
     assert "1 verzonden" in result.output
     assert len(smtp.received) == 1
     assert "in de wachtrij" in runner.invoke(args=["mail", "reminders"]).output
+
+
+def test_every_kind_of_mail_has_its_words_in_a_template(app):
+    kinds = {path.stem for path in (Path(app.template_folder) / "mail" / "kinds").glob("*.txt")}
+    assert kinds == set(notifications.CALENDAR_METHOD)
+    with app.test_request_context():
+        for kind in kinds:
+            subject, lead = notifications.words_of(kind, title="Vorming Gent", position=3)
+            assert subject.endswith("Vorming Gent") and len(lead) > 20, kind
+            assert "{" not in subject + lead and "\n" not in lead, kind
+        assert "op plaats 3" in notifications.words_of("registration_waiting", title="x",
+                                                       position=3)[1]

@@ -152,7 +152,7 @@ class PlacesMachine(RuleBasedStateMachine):
     def edit_a_session(self, index: int, capacity, hours: int) -> None:
         """Staff save a session with another time and a capacity typed in the form."""
         session = self.sessions()[index % len(self.sessions())]
-        if session.is_session:
+        if session.is_session and not session.is_cancelled:
             planning.save_event(session, event_fields(
                 session, capacity=capacity, is_moderated=False,
                 starts_at=session.starts_at + timedelta(hours=hours),

@@ -215,7 +215,7 @@ def test_adding_a_session_to_a_published_series_invites_the_confirmed(client, st
     db.session.expire_all()
     added = db.session.scalars(select(Event).where(Event.venue == "Zaal 2")).one()
     assert added.series_id == series.id and added.status is EventStatus.published
-    assert [event.title for event in series.events][-1] == f"{series.title} (4/4)"
+    assert added.title == f"{series.title} (extra bijeenkomst)"
     invited = mails("session_added")
     assert len(invited) == 3
     for message in invited:
@@ -227,7 +227,7 @@ def test_adding_a_session_to_a_published_series_invites_the_confirmed(client, st
 
 @pytest.mark.parametrize(("overrides", "message"), [
     ({"start_time": "16:30", "end_time": "13:30"}, "Het einde moet na het begin liggen."),
-    ({"day": "2020-01-07"}, "Kies een datum vanaf vandaag."),
+    ({"day": "2020-01-07"}, "Kies een moment dat nog moet komen."),
     ({"day": ""}, "Kies een datum."),
 ])
 def test_adding_a_session_with_bad_input_changes_nothing(client, staff, closed_group, overrides,
@@ -388,3 +388,39 @@ def test_a_session_added_to_a_draft_series_is_a_draft_and_mails_nobody(client, s
     assert added.status is EventStatus.draft and added.series_id == series.id
     assert added.registration_closes_at == sessions[-1].registration_closes_at
     assert mails("session_added") == []
+
+
+@pytest.mark.parametrize("cancel_first", [True, False])
+def test_a_session_is_not_moved_when_cancelled_or_into_the_past(client, staff, closed_group,
+                                                                cancel_first):
+    _series, sessions = closed_group
+    session = sessions[0]
+    staff.login()
+    if cancel_first:
+        client.post(f"/beheer/activiteiten/{session.id}/annuleren", data={"reason": "Ziek."})
+        day, message = "2031-09-01", "Een geannuleerde activiteit verplaats je niet meer."
+    else:
+        day = "2020-01-07"
+        message = "Een gepubliceerde activiteit verplaats je niet naar een moment dat voorbij is."
+    starts_at, sequence = session.starts_at, session.sequence
+    mailed = db.session.scalar(select(db.func.count(OutboxMessage.id)))
+    response = client.post(f"/beheer/activiteiten/{session.id}",
+                           data=session_form(session, day=day))
+    assert response.status_code == 422
+    assert message in response.text
+    db.session.expire_all()
+    assert session.starts_at == starts_at and session.sequence == sequence
+    assert db.session.scalar(select(db.func.count(OutboxMessage.id))) == mailed
+
+
+def test_a_session_that_already_began_today_is_not_added(client, staff, closed_group):
+    series, _sessions = closed_group
+    staff.login()
+    began = utcnow().astimezone(BRUSSELS) - timedelta(minutes=10)
+    if began.hour == 23 and began.minute >= 50:
+        began -= timedelta(minutes=20)  # the meeting must end on the day it began
+    response = client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data={
+        "day": began.date().isoformat(), "start_time": began.strftime("%H:%M"),
+        "end_time": (began + timedelta(minutes=5)).strftime("%H:%M")})
+    assert response.status_code == 422
+    assert "Kies een moment dat nog moet komen." in response.text

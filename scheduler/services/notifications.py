@@ -4,7 +4,6 @@ A mail is written to the outbox in the same transaction as the change it reports
 text, HTML and calendar part, so what is sent is what was true at the moment of the change.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,82 +25,31 @@ from scheduler.models import (
 from scheduler.services import calendar, places
 from scheduler.services.outbox import clean_header, new_message_id
 
-
-@dataclass(frozen=True)
-class MailText:
-    """What a kind of mail says; ``method`` is the iTIP method of its calendar part, if any."""
-
-    subject: str
-    lead: str
-    method: str | None = None
-
-
-KINDS = {
-    "registration_confirmed": MailText(
-        "Bevestiging: {title}",
-        "Je bent ingeschreven. Open de uitnodiging in bijlage om de activiteit in je agenda te "
-        "zetten.",
-        "REQUEST",
-    ),
-    "registration_waiting": MailText(
-        "Wachtlijst: {title}",
-        "De activiteit is volzet. Je staat op de wachtlijst, op plaats {position}. Komt er een "
-        "plaats vrij, dan schuif je automatisch door en krijg je opnieuw een mail.",
-    ),
-    "registration_pending": MailText(
-        "Ontvangen: {title}",
-        "We hebben je inschrijving ontvangen. De organisatoren bekijken elke inschrijving voor "
-        "deze activiteit; je plaats is voorlopig vastgelegd en je krijgt bericht zodra ze "
-        "beslist hebben.",
-    ),
-    "promoted": MailText(
-        "Er is een plaats vrij: {title}",
-        "Goed nieuws: er is een plaats vrijgekomen en je bent nu ingeschreven. Open de "
-        "uitnodiging in bijlage om de activiteit in je agenda te zetten.",
-        "REQUEST",
-    ),
-    "promoted_pending": MailText(
-        "Er is een plaats vrij: {title}",
-        "Er is een plaats vrijgekomen. Je inschrijving wacht nu op goedkeuring door de "
-        "organisatoren; je krijgt bericht zodra ze beslist hebben.",
-    ),
-    "approved": MailText(
-        "Goedgekeurd: {title}",
-        "Je inschrijving is goedgekeurd. Open de uitnodiging in bijlage om de activiteit in je "
-        "agenda te zetten.",
-        "REQUEST",
-    ),
-    "declined": MailText(
-        "Inschrijving niet weerhouden: {title}",
-        "Je inschrijving werd helaas niet weerhouden.",
-    ),
-    "cancelled_by_person": MailText(
-        "Geannuleerd: je inschrijving voor {title}",
-        "Je inschrijving is geannuleerd. Bedankt om je plaats vrij te maken.",
-        "CANCEL",
-    ),
-    "event_cancelled": MailText(
-        "Geannuleerd: {title}",
-        "Deze activiteit gaat niet door. Kom dus niet naar de locatie.",
-        "CANCEL",
-    ),
-    "event_changed": MailText(
-        "Gewijzigd: {title}",
-        "Het tijdstip of de plaats van deze activiteit is gewijzigd. Hieronder staan de nieuwe "
-        "gegevens; de uitnodiging in bijlage past je agenda aan.",
-        "REQUEST",
-    ),
-    "session_added": MailText(
-        "Nieuwe bijeenkomst: {title}",
-        "Er is een bijeenkomst bijgekomen in de reeks waarvoor je ingeschreven bent. Open de "
-        "uitnodiging in bijlage om ze in je agenda te zetten.",
-        "REQUEST",
-    ),
-    "reminder": MailText(
-        "Herinnering: {title}",
-        "Tot binnenkort! Hieronder vind je nog eens alle praktische gegevens.",
-    ),
+# The kinds of mail about a registration: their words are in templates/mail/kinds/<kind>.txt,
+# here only the iTIP method of the calendar part each one carries (None: no invitation).
+CALENDAR_METHOD: dict[str, str | None] = {
+    "registration_confirmed": "REQUEST",
+    "registration_waiting": None,
+    "registration_pending": None,
+    "promoted": "REQUEST",
+    "promoted_pending": None,
+    "approved": "REQUEST",
+    "declined": None,
+    "cancelled_by_person": "CANCEL",
+    "event_cancelled": "CANCEL",
+    "event_changed": "REQUEST",
+    "session_added": "REQUEST",
+    "reminder": None,
 }
+
+
+def words_of(kind: str, **context) -> tuple[str, str]:
+    """The subject and the opening paragraph of a kind of mail, from its template."""
+    template = current_app.jinja_env.get_template(f"mail/kinds/{kind}.txt")
+    rendered = template.new_context(context)
+    subject, lead = (" ".join("".join(template.blocks[name](rendered)).split())
+                     for name in ("subject", "lead"))
+    return subject, lead
 
 
 STATUS_MAIL = {
@@ -122,7 +70,7 @@ def queue(
     with_calendar: bool = True,
 ) -> OutboxMessage:
     """Compose a mail about ``registration`` and add it to the session; the caller commits."""
-    text = KINDS[kind]
+    method = CALENDAR_METHOD[kind]
     target = registration.places_owner
     event = event or registration.event
     if event is not None:
@@ -134,10 +82,11 @@ def queue(
         ]
     # A mail about one session (moved, cancelled, added) names that session, not the series.
     title = clean_header((event or target).title)
+    subject, lead = words_of(kind, title=title, position=position)
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),
-        "lead": text.lead.format(position=position or "?"),
+        "lead": lead,
         "extra": extra,
         "target": target,
         "sessions": sessions,
@@ -155,14 +104,14 @@ def queue(
         dedupe_key=dedupe_key,
         recipient=registration.email,
         recipient_name=clean_header(f"{registration.first_name} {registration.last_name}"),
-        subject=clean_header(text.subject.format(title=title), 250),
+        subject=clean_header(subject, 250),
         text_body=render_template("mail/message.txt", **context),
         html_body=render_template("mail/message.html", **context),
         message_id=new_message_id(),
         next_attempt_at=utcnow(),
     )
     if with_calendar:
-        _attach_calendar(message, text.method, registration, sessions)
+        _attach_calendar(message, method, registration, sessions)
     try:
         validate_email(registration.email, check_deliverability=False)
     except EmailNotValidError as error:

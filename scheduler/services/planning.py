@@ -13,7 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from scheduler import dates
-from scheduler.errors import NotDeletableError, SchedulerError, SlugTakenError
+from scheduler.errors import (
+    NotDeletableError,
+    ScheduleChangeRefusedError,
+    SchedulerError,
+    SlugTakenError,
+)
 from scheduler.extensions import db
 from scheduler.models import (
     Audience,
@@ -112,7 +117,8 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
     A published activity whose time or place changes is announced to everyone registered (its
     SEQUENCE rises, see models). A session stays in its series whatever is saved, and the
     places, moderation and maximum of a session are its series'. More places than before go to
-    the waiting list at once. Raises SlugTakenError when another activity has the slug.
+    the waiting list at once. Raises SlugTakenError when another activity has the slug, and
+    ScheduleChangeRefusedError for a move of a cancelled activity or one into the past.
     """
     _check_slug(fields.slug, event)
     is_new = event is None
@@ -141,6 +147,8 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
         changed = not is_new and event.schedule_changed()
         places_changed = (not is_new and not event.is_session
                           and attributes_changed(event, OWNED_BY_SERIES))
+    if changed:
+        _check_move(event)
     db.session.flush()
     db.session.expire(event, ["municipality"])
     if changed and event.is_published:
@@ -150,6 +158,18 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
                  event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
     db.session.commit()
     return PlacesOutcome(event, outcome.promoted, outcome.over_capacity)
+
+
+def _check_move(event: Event) -> None:
+    """A cancelled activity is not moved any more, and a published one never into the past:
+    both would send people a calendar entry for something that will not happen."""
+    if event.is_cancelled:
+        db.session.rollback()
+        raise ScheduleChangeRefusedError("Een geannuleerde activiteit verplaats je niet meer.")
+    if event.is_published and event.starts_at <= utcnow():
+        db.session.rollback()
+        raise ScheduleChangeRefusedError(
+            "Een gepubliceerde activiteit verplaats je niet naar een moment dat voorbij is.")
 
 
 def _announce_change(event: Event) -> None:
@@ -229,9 +249,6 @@ def duplicate_event(event: Event, staff: StaffUser) -> Event:
             setattr(copy, name, getattr(event, name))
     db.session.add(copy)
     db.session.flush()
-    if copy.is_session:
-        db.session.refresh(copy.series)
-        _renumber_sessions(copy.series, copy.series.title)
     audit.record(staff, "event.duplicate", "event", copy.id, f"kopie van {event.slug}")
     db.session.commit()
     return copy
@@ -313,7 +330,7 @@ def create_series(fields: SeriesFields, staff: StaffUser) -> Series:
     for number, (day, slug) in enumerate(zip(sorted(fields.dates), slugs, strict=True), 1):
         db.session.add(Event(
             series=series, kind=fields.kind, status=EventStatus.draft, slug=slug,
-            title=session_title(fields.title, number, count), summary=fields.summary,
+            title=f"{fields.title} ({number}/{count})", summary=fields.summary,
             starts_at=dates.brussels_to_utc(day, fields.start_time),
             ends_at=dates.brussels_to_utc(day, fields.end_time), venue=fields.venue,
             address=fields.address, municipality=municipality, audience=fields.audience,
@@ -324,17 +341,14 @@ def create_series(fields: SeriesFields, staff: StaffUser) -> Series:
     return series
 
 
-def session_title(series_title: str, number: int, count: int) -> str:
-    return f"{series_title} ({number}/{count})"
-
-
-def _renumber_sessions(series: Series, old_title: str) -> None:
-    """Keep the generated titles "<series> (n/m)" in date order; titles staff wrote stay."""
-    generated = re.compile(rf"^{re.escape(old_title)} \(\d+/\d+\)$")
-    sessions = sorted(series.events, key=lambda session: (session.starts_at, session.id))
-    for number, session in enumerate(sessions, 1):
-        if generated.match(session.title):
-            session.title = session_title(series.title, number, len(sessions))
+def _rename_sessions(series: Series, old_title: str) -> None:
+    """Generated titles "<series> (n/m)" follow a new series title and keep their number;
+    titles staff wrote stay. Numbers never move: people refer to a meeting by its number."""
+    generated = re.compile(rf"^{re.escape(old_title)} (\(\d+/\d+\))$")
+    for session in series.events:
+        found = generated.match(session.title)
+        if found:
+            session.title = f"{series.title} {found.group(1)}"
 
 
 def update_series(series: Series, settings: SeriesSettings, staff: StaffUser) -> PlacesOutcome:
@@ -348,7 +362,7 @@ def update_series(series: Series, settings: SeriesSettings, staff: StaffUser) ->
     for name in ("title", "summary", *OWNED_BY_SERIES):
         setattr(series, name, getattr(settings, name))
     if series.title != old_title:
-        _renumber_sessions(series, old_title)
+        _rename_sessions(series, old_title)
     db.session.flush()
     outcome = _after_places_change(series)
     audit.record(staff, "series.edit", "series", series.id, series.title)
@@ -366,7 +380,7 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
         series=series, kind=series.kind,
         status=EventStatus.published if is_public else EventStatus.draft,
         slug=free_slug(f"{series.slug}-{len(series.events) + 1}"),
-        title=session_title(series.title, len(series.events) + 1, len(series.events) + 1),
+        title=f"{series.title} (extra bijeenkomst)",
         summary=series.summary,
         starts_at=dates.brussels_to_utc(fields.day, fields.start_time),
         ends_at=dates.brussels_to_utc(fields.day, fields.end_time),
@@ -381,7 +395,6 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
     )
     db.session.add(session)
     db.session.flush()
-    _renumber_sessions(series, series.title)
     if is_public:
         _invite_to_session(session)
     audit.record(staff, "series.add_session", "event", session.id,

@@ -3,7 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from scheduler.errors import SchedulerError, SlugTakenError
+from scheduler.errors import ScheduleChangeRefusedError, SchedulerError, SlugTakenError
 from scheduler.extensions import db
 from scheduler.forms import (
     CancelEventForm,
@@ -73,6 +73,8 @@ def event_edit(event_id: int):
             outcome = planning.save_event(event, form.fields(), current_user)
         except SlugTakenError as refusal:
             form.slug.errors.append(refusal.message)
+        except ScheduleChangeRefusedError as refusal:
+            form.day.errors.append(refusal.message)
         else:
             flash_places("De wijzigingen zijn bewaard.", outcome)
             return redirect(url_for("staff.event_edit", event_id=event.id), 303)
