@@ -6,7 +6,8 @@ from werkzeug.wrappers import Response
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import limiter
-from scheduler.forms import ConfirmForm, LoginForm, PasswordForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.staff import LoginForm, PasswordForm
 from scheduler.services import staff as staff_service
 
 bp = Blueprint("auth", __name__, url_prefix="/beheer")

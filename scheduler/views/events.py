@@ -3,7 +3,8 @@
 from flask import Blueprint, abort, current_app, request, url_for
 
 from scheduler import dates
-from scheduler.forms import KIND_SLUGS, AgendaFilterForm, RegistrationForm
+from scheduler.forms.fields import KIND_SLUGS
+from scheduler.forms.public import AgendaFilterForm, RegistrationForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.models import Event, utcnow
 from scheduler.response_cache import share_until

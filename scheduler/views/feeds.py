@@ -12,7 +12,8 @@ from werkzeug.http import is_resource_modified
 
 from scheduler import dates, labels
 from scheduler.extensions import db
-from scheduler.forms import KIND_SLUGS, SubscribeForm
+from scheduler.forms.fields import KIND_SLUGS
+from scheduler.forms.public import SubscribeForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.links import public_url
 from scheduler.models import Event, Series, Theme, utcnow

@@ -13,7 +13,8 @@ from flask import (
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import limiter
-from scheduler.forms import ConfirmForm, RegistrationForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.public import RegistrationForm
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
 from scheduler.models import utcnow

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from scheduler.extensions import limiter
-from scheduler.forms import TrainingRequestForm
+from scheduler.forms.public import TrainingRequestForm
 from scheduler.markdown import render_markdown
 from scheduler.models import EventKind, utcnow
 from scheduler.services import agenda

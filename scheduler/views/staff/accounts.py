@@ -5,7 +5,8 @@ from flask_login import current_user
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.forms import ConfirmForm, StaffInviteForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.staff import StaffInviteForm
 from scheduler.links import public_url
 from scheduler.models import StaffUser
 from scheduler.services import staff as staff_service

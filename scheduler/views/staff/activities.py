@@ -5,9 +5,9 @@ from flask_login import current_user
 
 from scheduler.errors import ScheduleChangeRefusedError, SchedulerError, SlugTakenError
 from scheduler.extensions import db
-from scheduler.forms import (
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.staff import (
     CancelEventForm,
-    ConfirmForm,
     EventForm,
     SeriesForm,
     SeriesSettingsForm,

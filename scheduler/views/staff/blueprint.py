@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from scheduler.errors import SchedulerError
-from scheduler.forms import ConfirmForm
+from scheduler.forms.fields import ConfirmForm
 
 T = TypeVar("T")
 

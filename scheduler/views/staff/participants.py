@@ -6,7 +6,8 @@ from flask_login import current_user
 from scheduler import labels
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.forms import ConfirmForm, StaffRegistrationForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.staff import StaffRegistrationForm
 from scheduler.htmx import is_htmx
 from scheduler.models import Event, Registration
 from scheduler.services import audit, moderation, outbox, places

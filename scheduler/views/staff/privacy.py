@@ -4,7 +4,8 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from scheduler.extensions import db
-from scheduler.forms import ConfirmForm, PrivacyLookupForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.staff import PrivacyLookupForm
 from scheduler.services import audit, privacy
 from scheduler.views.staff.blueprint import bp
 

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from scheduler.dates import brussels_to_utc, local
 from scheduler.extensions import db
-from scheduler.forms import KIND_SLUGS, ConfirmForm, ReachForm
+from scheduler.forms.fields import KIND_SLUGS, ConfirmForm
+from scheduler.forms.staff import ReachForm
 from scheduler.models import utcnow
 from scheduler.services import audit, moderation, outbox, places, planning, reach
 from scheduler.views.staff.blueprint import bp

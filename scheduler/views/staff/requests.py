@@ -4,7 +4,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from scheduler.extensions import db
-from scheduler.forms import ConfirmForm, ContentBlockForm, RequestUpdateForm, TrainingPartForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.forms.staff import ContentBlockForm, RequestUpdateForm, TrainingPartForm
 from scheduler.models import ContentBlock, RequestStatus, TrainingPart, TrainingRequest
 from scheduler.services import requests as request_service
 from scheduler.views.staff.blueprint import bp

@@ -1,6 +1,5 @@
-"""Flask-WTF forms; each checks its own fields, the services check the rules."""
+"""The forms of the staff area: accounts, planning, registrations, requests, privacy."""
 
-import unicodedata
 from datetime import date, datetime, timedelta
 
 from flask_wtf import FlaskForm
@@ -11,8 +10,6 @@ from wtforms import (
     EmailField,
     IntegerField,
     PasswordField,
-    RadioField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -35,7 +32,17 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from scheduler import labels
 from scheduler.dates import brussels_to_utc, local
-from scheduler.models import Audience, EventKind, Role, utcnow
+from scheduler.forms.fields import (
+    KIND_SLUGS,
+    SLUG_PATTERN,
+    TOO_LONG,
+    PlainText,
+    choices,
+    strip_whitespace,
+    text_field,
+)
+from scheduler.forms.public import RegistrationForm
+from scheduler.models import Audience, EventKind, utcnow
 from scheduler.services.planning import (
     OWNED_BY_SERIES,
     EventFields,
@@ -43,197 +50,7 @@ from scheduler.services.planning import (
     SeriesSettings,
     SessionFields,
 )
-from scheduler.services.registrations import Applicant
-from scheduler.services.requests import RequestData
 from scheduler.services.staff import MINIMUM_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
-
-TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
-
-
-class PlainText:
-    """Refuses control characters (NUL, escape codes, line breaks in one-line fields)."""
-
-    def __init__(self, multiline: bool = False) -> None:
-        self.allowed = {"\n", "\r", "\t"} if multiline else set()
-
-    def __call__(self, form, field) -> None:
-        value = field.data or ""
-        if any(
-            unicodedata.category(char) == "Cc" and char not in self.allowed
-            or char in "\u2028\u2029"
-            for char in value
-        ):
-            raise ValidationError("Dit veld bevat tekens die we niet kunnen verwerken.")
-
-
-def strip_whitespace(value: str | None) -> str | None:
-    """People paste addresses and names with spaces around them; those are never meant."""
-    return value.strip() if isinstance(value, str) else value
-
-KIND_SLUGS = {
-    "vorming": EventKind.training,
-    "werkbezoek": EventKind.visit,
-    "intervisie": EventKind.intervision,
-}
-
-MONTH_NAMES = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)
-
-
-def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
-    """Select options from (value, label) pairs."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def month_choices(today: date, count: int = 12) -> list[SelectChoice]:
-    """The coming months as ('2027-01', 'januari 2027'), starting with the current one."""
-    pairs = [("", "Alle maanden")]
-    year, month = today.year, today.month
-    for _ in range(count):
-        pairs.append((f"{year:04d}-{month:02d}", f"{MONTH_NAMES[month - 1]} {year}"))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return choices(*pairs)
-
-
-class AgendaFilterForm(FlaskForm):
-    """The agenda's filters, read from the query string."""
-
-    class Meta:
-        csrf = False
-
-    soort = SelectField(
-        "Soort",
-        choices=choices(
-            ("", "Alle soorten"), *((slug, labels.KIND[kind]) for slug, kind in KIND_SLUGS.items())
-        ),
-        default="",
-    )
-    thema = SelectField("Thema", default="")
-    provincie = SelectField(
-        "Provincie",
-        choices=choices(("", "Alle provincies"), *((name, name) for name in labels.PROVINCES)),
-        default="",
-    )
-    maand = SelectField("Maand", default="")
-    pagina = IntegerField(
-        "Pagina", default=1, validators=[Optional(), NumberRange(min=1, max=10_000)]
-    )
-
-    def __init__(self, *args, themes=(), today: date, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.thema.choices = choices(("", "Alle thema's"), *((t.slug, t.name) for t in themes))
-        self.maand.choices = month_choices(today)
-
-
-def email_field(label: str = "E-mailadres") -> EmailField:
-    """The e-mail field of the public forms: required, bounded, plain, a real address."""
-    return EmailField(label, filters=[strip_whitespace], validators=[
-        InputRequired("Vul je e-mailadres in."), Length(max=254, message=TOO_LONG), PlainText(),
-        Email("Dit is geen geldig e-mailadres, bijvoorbeeld naam@gemeente.be."),
-    ], render_kw={"autocomplete": "email"})
-
-
-class PublicForm(FlaskForm):
-    """A form anyone can post; a field hidden from people turns away form-filling robots."""
-
-    website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
-                          render_kw={"autocomplete": "off", "tabindex": "-1"})
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if self.website is not None and self.website.data:
-            self.form_errors.append("Je formulier kon niet verwerkt worden. Probeer opnieuw.")
-            return False
-        return valid
-
-
-class RegistrationForm(PublicForm):
-    """A person's registration for an activity or a series."""
-
-    first_name = StringField(
-        "Voornaam",
-        filters=[strip_whitespace],
-        validators=[
-            InputRequired("Vul je voornaam in."), Length(max=100, message=TOO_LONG), PlainText()
-        ],
-        render_kw={"autocomplete": "given-name"},
-    )
-    last_name = StringField(
-        "Naam",
-        filters=[strip_whitespace],
-        validators=[
-            InputRequired("Vul je naam in."), Length(max=100, message=TOO_LONG), PlainText()
-        ],
-        render_kw={"autocomplete": "family-name"},
-    )
-    email = email_field()
-    organisation = StringField(
-        "Bestuur of organisatie",
-        filters=[strip_whitespace],
-        validators=[
-            InputRequired("Vul je gemeente, OCMW of organisatie in."),
-            Length(max=200, message=TOO_LONG),
-            PlainText(),
-        ],
-        render_kw={"list": "municipalities", "autocomplete": "organization"},
-    )
-    role = RadioField(
-        "Je rol",
-        choices=choices(*((role.value, label) for role, label in labels.ROLE.items())),
-        validators=[InputRequired("Kies je rol.")],
-    )
-    function = StringField(
-        "Functie",
-        filters=[strip_whitespace],
-        validators=[Optional(), Length(max=200, message=TOO_LONG), PlainText()],
-        render_kw={"autocomplete": "organization-title"},
-    )
-    remarks = TextAreaField(
-        "Opmerkingen",
-        validators=[Optional(), Length(max=2000, message=TOO_LONG), PlainText(multiline=True)],
-    )
-    consent = BooleanField(
-        "Ik geef toestemming om mijn gegevens te verwerken voor deze inschrijving.",
-        validators=[InputRequired("Zonder je toestemming kunnen we je niet inschrijven.")],
-    )
-    def applicant(self) -> Applicant:
-        """The filled-in values as the registration service takes them."""
-        return Applicant(
-            first_name=self.first_name.data,
-            last_name=self.last_name.data,
-            email=self.email.data,
-            organisation=self.organisation.data,
-            role=Role(self.role.data),
-            function=self.function.data or "",
-            remarks=self.remarks.data or "",
-        )
-
-
-class ConfirmForm(FlaskForm):
-    """A form without fields: protects a button-only POST with CSRF."""
-
-
-class SubscribeForm(FlaskForm):
-    """The kinds and themes someone wants in their subscribed calendar."""
-
-    class Meta:
-        csrf = False
-
-    soort = SelectMultipleField(
-        "Soorten activiteiten",
-        choices=choices(*((slug, labels.KIND_PLURAL[kind]) for slug, kind in KIND_SLUGS.items())),
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
-    )
-    thema = SelectMultipleField(
-        "Thema's", widget=ListWidget(prefix_label=False), option_widget=CheckboxInput()
-    )
-
-    def __init__(self, *args, themes=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.thema.choices = choices(*((theme.slug, theme.name) for theme in themes))
 
 
 class LoginForm(FlaskForm):
@@ -270,9 +87,6 @@ class StaffInviteForm(FlaskForm):
     is_admin = BooleanField("Beheerder (mag medewerkers beheren en het logboek lezen)")
 
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-
-
 class PlanningForm(FlaskForm):
     """Where an activity or series takes place and how many can come."""
 
@@ -294,16 +108,13 @@ class EventForm(PlanningForm):
 
     kind = SelectField("Soort", choices=choices(
         *((kind.value, label) for kind, label in labels.KIND.items())))
-    title = StringField("Titel", filters=[strip_whitespace], validators=[
-        InputRequired("Geef een titel."), Length(max=200, message=TOO_LONG), PlainText()])
+    title = text_field("Titel", 200, required="Geef een titel.")
     slug = StringField("Webadres", filters=[strip_whitespace], validators=[
         InputRequired("Geef een webadres."), Length(max=120, message=TOO_LONG),
         Regexp(SLUG_PATTERN, message="Alleen kleine letters, cijfers en koppeltekens."),
     ])
-    summary = TextAreaField("Korte samenvatting", validators=[
-        Optional(), Length(max=500, message=TOO_LONG), PlainText(multiline=True)])
-    description = TextAreaField("Beschrijving (Markdown)", validators=[
-        Optional(), Length(max=20_000, message=TOO_LONG), PlainText(multiline=True)])
+    summary = text_field("Korte samenvatting", 500, multiline=True)
+    description = text_field("Beschrijving (Markdown)", 20_000, multiline=True)
     day = DateField("Datum", validators=[InputRequired("Kies een datum.")])
     start_time = TimeField("Van", validators=[InputRequired("Kies een beginuur.")])
     end_time = TimeField("Tot", validators=[InputRequired("Kies een einduur.")])
@@ -396,9 +207,8 @@ def _naive_local(moment):
 class CancelEventForm(FlaskForm):
     """Why an activity is cancelled; the reason goes to everyone registered."""
 
-    reason = TextAreaField("Reden (gaat mee in de mail aan de deelnemers)", validators=[
-        InputRequired("Geef een reden."), Length(max=1000, message=TOO_LONG),
-        PlainText(multiline=True)])
+    reason = text_field("Reden (gaat mee in de mail aan de deelnemers)", 1000,
+                        required="Geef een reden.", multiline=True)
 
 
 class StaffRegistrationForm(RegistrationForm):
@@ -425,14 +235,12 @@ class SeriesForm(PlanningForm):
 
     kind = SelectField("Soort", default="intervision", choices=choices(
         *((kind.value, label) for kind, label in labels.KIND.items())))
-    title = StringField("Titel van de reeks", filters=[strip_whitespace], validators=[
-        InputRequired("Geef een titel."), Length(max=180, message=TOO_LONG), PlainText()])
+    title = text_field("Titel van de reeks", 180, required="Geef een titel.")
     slug = StringField("Webadres", filters=[strip_whitespace], validators=[
         InputRequired("Geef een webadres."), Length(max=100, message=TOO_LONG),
         Regexp(SLUG_PATTERN, message="Alleen kleine letters, cijfers en koppeltekens."),
     ])
-    summary = TextAreaField("Korte samenvatting", validators=[
-        Optional(), Length(max=500, message=TOO_LONG), PlainText(multiline=True)])
+    summary = text_field("Korte samenvatting", 500, multiline=True)
     dates = TextAreaField("Data (één per regel, bv. 12/01/2027)",
                           validators=[Optional(), Length(max=2000)])
     first_day = DateField("Of: eerste bijeenkomst", validators=[Optional()])
@@ -494,10 +302,8 @@ class SeriesForm(PlanningForm):
 class SeriesSettingsForm(FlaskForm):
     """What staff change about a series after creating it; its sessions follow."""
 
-    title = StringField("Titel van de reeks", filters=[strip_whitespace], validators=[
-        InputRequired("Geef een titel."), Length(max=180, message=TOO_LONG), PlainText()])
-    summary = TextAreaField("Korte samenvatting", validators=[
-        Optional(), Length(max=500, message=TOO_LONG), PlainText(multiline=True)])
+    title = text_field("Titel van de reeks", 180, required="Geef een titel.")
+    summary = text_field("Korte samenvatting", 500, multiline=True)
     capacity = PlanningForm.capacity
     max_per_organisation = PlanningForm.max_per_organisation
     is_moderated = BooleanField("Inschrijvingen eerst goedkeuren")
@@ -553,56 +359,11 @@ class PrivacyLookupForm(FlaskForm):
         InputRequired("Vul een e-mailadres in."), Length(max=254), PlainText()])
 
 
-class TrainingRequestForm(PublicForm):
-    """A local government asks for the training on site."""
-
-    organisation = StringField("Gemeente of OCMW", filters=[strip_whitespace], validators=[
-        InputRequired("Vul je gemeente of organisatie in."), Length(max=200, message=TOO_LONG),
-        PlainText()], render_kw={"list": "municipalities", "autocomplete": "organization"})
-    contact_name = StringField("Contactpersoon", filters=[strip_whitespace], validators=[
-        InputRequired("Vul de naam van de contactpersoon in."),
-        Length(max=200, message=TOO_LONG), PlainText()], render_kw={"autocomplete": "name"})
-    email = email_field()
-    phone = StringField("Telefoon (niet verplicht)", filters=[strip_whitespace], validators=[
-        Optional(), Length(max=40, message=TOO_LONG),
-        Regexp(r"^[0-9+ ()./-]{6,40}$", message="Alleen cijfers, spaties en + . / - ( )."),
-    ], render_kw={"autocomplete": "tel"})
-    audience = RadioField("Voor wie", choices=choices(
-        *((audience.value, label) for audience, label in labels.AUDIENCE.items())),
-        validators=[InputRequired("Kies voor wie de vorming is.")])
-    expected_count = IntegerField("Verwacht aantal deelnemers", validators=[
-        Optional(), NumberRange(min=1, max=500, message="Geef een aantal tussen 1 en 500.")])
-    preferred_dates = TextAreaField("Voorkeursdata of periodes", validators=[
-        InputRequired("Geef een of meer data of periodes, bv. 12/03/2027 of 'eind april'."),
-        Length(max=1000, message=TOO_LONG), PlainText(multiline=True)])
-    parts = SelectMultipleField("Welke onderdelen van het basispakket?", coerce=int,
-                                widget=ListWidget(prefix_label=False),
-                                option_widget=CheckboxInput())
-    local_questions = TextAreaField("Jullie specifieke lokale noden en vragen", validators=[
-        Optional(), Length(max=4000, message=TOO_LONG), PlainText(multiline=True)])
-    consent = BooleanField(
-        "Ik geef toestemming om deze gegevens te verwerken om de vorming te organiseren.",
-        validators=[InputRequired("Zonder je toestemming kunnen we de aanvraag niet verwerken.")])
-    def __init__(self, *args, parts=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.parts.choices = choices(*((str(part.id), part.title) for part in parts))
-
-    def data_for_service(self) -> "RequestData":
-        return RequestData(
-            organisation=self.organisation.data, contact_name=self.contact_name.data,
-            email=self.email.data, phone=self.phone.data or "",
-            audience=Audience(self.audience.data), expected_count=self.expected_count.data,
-            preferred_dates=self.preferred_dates.data, part_ids=tuple(self.parts.data or ()),
-            local_questions=self.local_questions.data or "",
-        )
-
-
 class RequestUpdateForm(FlaskForm):
     """Staff's status and internal notes on a request."""
 
     status = SelectField("Status")
-    internal_notes = TextAreaField("Interne notities", validators=[
-        Optional(), Length(max=10_000, message=TOO_LONG), PlainText(multiline=True)])
+    internal_notes = text_field("Interne notities", 10_000, multiline=True)
 
     def __init__(self, *args, statuses=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -614,8 +375,7 @@ class ContentBlockForm(FlaskForm):
 
     title = StringField("Titel", filters=[strip_whitespace], validators=[
         InputRequired("Geef een titel."), Length(max=200), PlainText()])
-    body = TextAreaField("Tekst (Markdown)", validators=[
-        Optional(), Length(max=20_000, message=TOO_LONG), PlainText(multiline=True)])
+    body = text_field("Tekst (Markdown)", 20_000, multiline=True)
 
 
 class TrainingPartForm(FlaskForm):
@@ -623,8 +383,7 @@ class TrainingPartForm(FlaskForm):
 
     title = StringField("Titel", filters=[strip_whitespace], validators=[
         InputRequired("Geef een titel."), Length(max=200), PlainText()])
-    description = TextAreaField("Omschrijving", validators=[
-        Optional(), Length(max=2000, message=TOO_LONG), PlainText(multiline=True)])
+    description = text_field("Omschrijving", 2000, multiline=True)
     position = IntegerField("Volgorde", default=0, validators=[
         Optional(), NumberRange(min=0, max=1000)])
     is_active = BooleanField("Aangeboden", default=True)

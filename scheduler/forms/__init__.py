@@ -1,0 +1,1 @@
+"""Flask-WTF forms; each checks its own fields, the services check the rules."""
