@@ -18,7 +18,7 @@ from scheduler import PROJECT_ROOT
 from scheduler.extensions import db
 from scheduler.models import Registration, RegistrationStatus
 from scheduler.services import places, registrations
-from tests.conftest import base_config
+from tests.fixtures.databases import base_config
 from tests.helpers import applicant, form_data
 from tests.postgres_server import free_port
 
@@ -197,7 +197,7 @@ def test_a_waiting_sqlite_writer_gets_the_lock_the_moment_it_is_free(sqlite_temp
     """SQLite's busy handler would poll in sleeps of up to 100 ms; the lock file wakes at once."""
     from scheduler import create_app
     from scheduler.extensions import SQLITE_IMMEDIATE
-    from tests.conftest import fresh_sqlite
+    from tests.fixtures.databases import fresh_sqlite
 
     app = create_app(base_config(fresh_sqlite(sqlite_template, tmp_path)))
     with app.app_context():

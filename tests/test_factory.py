@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from scheduler import PROJECT_ROOT, config, create_app
 from scheduler.extensions import db
 from scheduler.models import Organisation
-from tests.conftest import base_config
+from tests.fixtures.databases import base_config
 
 
 def test_migrations_match_the_models(app):

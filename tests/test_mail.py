@@ -15,7 +15,7 @@ from scheduler import create_app
 from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, RegistrationStatus, utcnow
 from scheduler.services import notifications, outbox, registrations
-from tests.conftest import base_config
+from tests.fixtures.databases import base_config
 from tests.helpers import applicant
 from tests.postgres_server import free_port
 

@@ -19,7 +19,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import moderation, privacy, registrations
-from tests.conftest import base_config
+from tests.fixtures.databases import base_config
 from tests.helpers import applicant, form_data
 
 

@@ -15,7 +15,7 @@ from scheduler.errors import (
 from scheduler.extensions import db
 from scheduler.models import EventStatus, Registration, RegistrationStatus, utcnow
 from scheduler.services import places, registrations
-from tests.conftest import base_config
+from tests.fixtures.databases import base_config
 from tests.helpers import applicant, form_data, statuses
 
 S = RegistrationStatus

@@ -21,7 +21,8 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import moderation, registrations
-from tests.conftest import StaffLogin, base_config
+from tests.fixtures.databases import base_config
+from tests.fixtures.factories import StaffLogin
 from tests.helpers import applicant, event_form, form_data
 
 SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1, "series_id": 1,
