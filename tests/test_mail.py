@@ -257,3 +257,11 @@ def test_every_kind_of_mail_has_its_words_in_a_template(app):
             assert "{" not in subject + lead and "\n" not in lead, kind
         assert "op plaats 3" in notifications.words_of("registration_waiting", title="x",
                                                        position=3)[1]
+
+
+def test_a_title_is_mail_text_not_markup_or_template(app, make_event):
+    event = make_event(title="Vorming <b>A & B</b> {{ 7*7 }}")
+    outcome = registrations.register(event.id, applicant(1))
+    message = outcome.registration.messages[0]
+    assert message.subject == "Bevestiging: Vorming <b>A & B</b> {{ 7*7 }}"
+    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in message.html_body and "49" not in message.subject

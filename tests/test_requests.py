@@ -125,3 +125,17 @@ def test_old_requests_are_anonymised(client):
     assert (stored.contact_name, stored.email, stored.local_questions) == ("", "", "")
     assert stored.organisation.name == "Mechelen"
     assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_deleting_the_draft_planned_from_a_request_reopens_the_request(client, staff):
+    client.post("/vorming-aanvragen", data=request_form())
+    stored = db.session.scalars(select(TrainingRequest)).one()
+    staff.login()
+    client.post(f"/beheer/aanvragen/{stored.id}/plannen")
+    db.session.refresh(stored)
+    event_id = stored.event_id
+    response = client.post(f"/beheer/activiteiten/{event_id}/verwijderen")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Event, event_id) is None
+    assert stored.event_id is None and stored.status is RequestStatus.in_discussion

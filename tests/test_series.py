@@ -424,3 +424,74 @@ def test_a_session_that_already_began_today_is_not_added(client, staff, closed_g
         "end_time": (began + timedelta(minutes=5)).strftime("%H:%M")})
     assert response.status_code == 422
     assert "Kies een moment dat nog moet komen." in response.text
+
+
+def test_a_session_published_once_is_not_deleted(client, staff, closed_group):
+    """Mails went out about it; deleting it would also break their record (it answered 500)."""
+    series, _sessions = closed_group
+    staff.login()
+    client.post(f"/beheer/reeksen/{series.id}/bijeenkomsten", data={
+        "day": "2031-12-02", "start_time": "13:30", "end_time": "16:30"})
+    added = db.session.scalars(select(Event).order_by(Event.id.desc())).first()
+    client.post(f"/beheer/activiteiten/{added.id}/depubliceren")
+    response = client.post(f"/beheer/activiteiten/{added.id}/verwijderen",
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "Alleen een ontwerp zonder inschrijvingen" in response.text
+    db.session.expire_all()
+    assert db.session.get(Event, added.id) is not None
+
+
+def test_the_place_of_an_activity_that_began_can_still_be_corrected(client, staff,
+                                                                    make_event):
+    began = (utcnow() - timedelta(hours=1)).replace(second=0, microsecond=0)
+    event = make_event(starts_at=began, slug="webinar", title="Webinar")
+    staff.login()
+    local = event.starts_at.astimezone(BRUSSELS)
+    response = client.post(f"/beheer/activiteiten/{event.id}", data=event_form(
+        title=event.title, slug=event.slug, day=local.date().isoformat(),
+        start_time=local.strftime("%H:%M"),
+        end_time=(local + timedelta(hours=3)).strftime("%H:%M"),
+        online_url="https://meet.example.org/juist"))
+    assert response.status_code == 303
+    db.session.refresh(event)
+    assert event.online_url == "https://meet.example.org/juist"
+
+
+def test_the_reason_for_waiting_follows_the_maximum(client, staff, make_series, make_event):
+    series = make_series(capacity=3, max_per_organisation=1)
+    session = make_event(series=series, kind=EventKind.intervision, capacity=None)
+    registrations.register(session.id, applicant(1, organisation="Gent"))
+    second = registrations.register(session.id, applicant(2, organisation="Gent")).registration
+    registrations.register(session.id, applicant(3, organisation="Genk"))
+    registrations.register(session.id, applicant(4, organisation="Aalst"))
+    assert second.waiting_reason == places.ORGANISATION_LIMIT
+    staff.login()
+    # Full now: once the maximum is gone, the organisation is no longer why they wait.
+    client.post(f"/beheer/reeksen/{series.id}", data=series_settings(
+        series, max_per_organisation=""))
+    db.session.refresh(second)
+    assert second.status is S.waiting and second.waiting_reason is None
+    page = client.get(f"/inschrijving/{second.token}").text
+    assert "None" not in page and "maximum" not in page
+
+
+def test_the_series_summary_and_titles_reach_the_sessions(client, staff, closed_group):
+    series, sessions = closed_group
+    for session in sessions:
+        session.summary = series.summary
+    sessions[2].summary = "Eigen tekst"
+    db.session.commit()
+    staff.login()
+    client.post(f"/beheer/reeksen/{series.id}", data=series_settings(
+        series, summary="Nieuwe samenvatting"))
+    db.session.expire_all()
+    assert [s.summary for s in sessions] == ["Nieuwe samenvatting"] * 2 + ["Eigen tekst"]
+
+
+def test_a_title_of_only_spaces_is_empty(client, staff, closed_group):
+    series, _sessions = closed_group
+    staff.login()
+    response = client.post(f"/beheer/reeksen/{series.id}",
+                           data=series_settings(series, title="   "))
+    assert response.status_code == 422 and "Geef een titel." in response.text

@@ -5,7 +5,14 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from scheduler.models import EventKind
 
@@ -76,13 +83,21 @@ class ConfirmForm(FlaskForm):
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
+def trim_text(value: str | None) -> str | None:
+    """Drop trailing spaces and blank lines around a text; keep the indent of its first line
+    (Markdown reads four leading spaces as code)."""
+    return value.rstrip().lstrip("\r\n") if value else value
+
+
 def text_field(label: str, max_length: int, *, required: str | None = None,
                multiline: bool = False, **render_kw) -> StringField | TextAreaField:
     """Plain text, trimmed and bounded, without control characters.
 
     ``required`` is the message for an empty field; without it the field is optional.
     """
-    presence = InputRequired(required) if required else Optional()
+    # DataRequired: a field of only spaces is empty once trimmed.
+    presence = DataRequired(required) if required else Optional()
     field_class = TextAreaField if multiline else StringField
-    return field_class(label, filters=[strip_whitespace], render_kw=render_kw or None, validators=[
+    trim = trim_text if multiline else strip_whitespace
+    return field_class(label, filters=[trim], render_kw=render_kw or None, validators=[
         presence, Length(max=max_length, message=TOO_LONG), PlainText(multiline=multiline)])

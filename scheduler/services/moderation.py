@@ -1,7 +1,8 @@
 """What staff do with registrations: approve, decline, promote, add by hand, take attendance.
 
-Every action locks the places of the activity (or its series) first, so it never races a
-registration or a cancellation, and checks the registration's current state under that lock.
+Every decision about a place locks the places of the activity (or its series) first, so it
+never races a registration or a cancellation, and checks the registration's current state
+under that lock.
 """
 
 from datetime import datetime
@@ -88,16 +89,6 @@ def promote(registration: Registration, event_id: int, staff: StaffUser) -> None
     audit.record(staff, "registration.promote", "registration", registration.id,
                  registration.email)
     db.session.commit()
-
-
-def fill_from_waiting_list(owner: places.Owner) -> list[Registration]:
-    """After places were added: give them to the waiting list in order and mail those promoted.
-
-    The caller holds the lock on the places and commits.
-    """
-    promoted = places.fill_free_places(owner)
-    notifications.queue_promotions(promoted)
-    return promoted
 
 
 def set_attendance(registration: Registration, event: Event, present: bool,

@@ -2,8 +2,8 @@
 
 A session of a series takes its places, moderation and maximum per organisation from the
 series: people enrol in the series as one. Every other activity holds its own. The models say
-which one owns them (``Event.places_owner``, ``Registration.places_owner``); this module is the
-only one that acts on it: everything that locks, counts, lists or fills places goes through it.
+which one owns them (``Event.places_owner``, ``Registration.places_owner``); everything that
+locks, counts, lists or fills places goes through this module.
 
 Places are counted while the database's write lock is held: the owner's row is locked with
 SELECT … FOR UPDATE on PostgreSQL, and the transaction begins with BEGIN IMMEDIATE on SQLite.
@@ -196,32 +196,49 @@ def status_for_newcomer(owner: Owner, organisation: Organisation | None,
     return seat_status(owner), None
 
 
-def fill_free_places(owner: Owner) -> list[Registration]:
-    """Give free places to the waiting list in order, skipping organisations at their maximum.
+def _organisation_key(organisation_id: int | None, organisation_other: str) -> object:
+    """What makes two registrations "the same organisation" for the maximum."""
+    return organisation_id if organisation_id is not None else organisation_other.lower()
 
-    The caller holds the lock and mails the registrations returned.
+
+def fill_free_places(owner: Owner) -> list[Registration]:
+    """Give free places to the waiting list in order, skipping organisations at their maximum,
+    and tell everyone who still waits whether their organisation's maximum is why.
+
+    The caller holds the lock and mails the registrations returned. Two queries, whatever the
+    length of the list: the seats held per organisation, and the waiting list.
     """
-    free = capacity(owner) - seats_taken(owner)
-    promoted: list[Registration] = []
-    if free <= 0:
-        return promoted
+    limit = owner.max_per_organisation
+    held: Counter = Counter()
+    if limit is not None:
+        rows = db.session.execute(
+            select(Registration.organisation_id, func.lower(Registration.organisation_other),
+                   func.count())
+            .where(of_owner(owner), Registration.status.in_(SEAT_HOLDING_STATUSES))
+            .group_by(Registration.organisation_id, func.lower(Registration.organisation_other))
+        )
+        for organisation_id, other, number in rows:
+            held[_organisation_key(organisation_id, other or "")] += number
+    free = capacity(owner) - sum(held.values()) if limit is not None else \
+        capacity(owner) - seats_taken(owner)
     waiting = db.session.scalars(
         registrations_of(owner)
         .where(Registration.status == RegistrationStatus.waiting)
         .order_by(Registration.id)
     ).all()
+    promoted: list[Registration] = []
     for registration in waiting:
-        if free <= 0:
-            break
-        if organisation_is_full(owner, registration.organisation,
-                                registration.organisation_other):
-            registration.waiting_reason = ORGANISATION_LIMIT
+        key = _organisation_key(registration.organisation_id, registration.organisation_other)
+        # Free-text organisations without a name share no maximum.
+        at_limit = limit is not None and key != "" and held[key] >= limit
+        registration.waiting_reason = ORGANISATION_LIMIT if at_limit else None
+        if free <= 0 or at_limit:
             continue
         registration.status = seat_status(owner)
-        registration.waiting_reason = None
-        db.session.flush()
+        held[key] += 1
         promoted.append(registration)
         free -= 1
+    db.session.flush()
     return promoted
 
 

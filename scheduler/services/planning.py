@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from scheduler import dates
@@ -21,19 +21,23 @@ from scheduler.errors import (
 )
 from scheduler.extensions import db
 from scheduler.models import (
+    Attendance,
     Audience,
     Event,
     EventKind,
     EventStatus,
+    OutboxMessage,
     Registration,
     RegistrationStatus,
+    RequestStatus,
     Series,
     StaffUser,
     Theme,
+    TrainingRequest,
     attributes_changed,
     utcnow,
 )
-from scheduler.services import audit, moderation, notifications, places
+from scheduler.services import audit, notifications, places, registrations
 from scheduler.services import requests as training_requests
 from scheduler.services.organisations import find_municipality
 
@@ -166,7 +170,8 @@ def _check_move(event: Event) -> None:
     if event.is_cancelled:
         db.session.rollback()
         raise ScheduleChangeRefusedError("Een geannuleerde activiteit verplaats je niet meer.")
-    if event.is_published and event.starts_at <= utcnow():
+    moved_in_time = attributes_changed(event, ("starts_at", "ends_at"))
+    if event.is_published and moved_in_time and event.starts_at <= utcnow():
         db.session.rollback()
         raise ScheduleChangeRefusedError(
             "Een gepubliceerde activiteit verplaats je niet naar een moment dat voorbij is.")
@@ -180,7 +185,7 @@ def _announce_change(event: Event) -> None:
 
 def _after_places_change(owner: places.Owner) -> PlacesOutcome:
     """Fill places that came free from the waiting list; say how many are above capacity."""
-    promoted = moderation.fill_from_waiting_list(owner)
+    promoted = registrations.fill_from_waiting_list(owner)
     return PlacesOutcome(owner, promoted, places.seats_of(owner).over_capacity)
 
 
@@ -205,8 +210,9 @@ def set_published(event: Event, published: bool, staff: StaffUser) -> None:
     db.session.commit()
 
 
-def _invite_to_session(session: Event) -> None:
-    for registration in places.active_for_event(session):
+def _invite_to_session(session: Event, enrolled: list[Registration] | None = None) -> None:
+    """Send a new session to everyone confirmed in its series."""
+    for registration in enrolled if enrolled is not None else places.active_for_event(session):
         if registration.status is RegistrationStatus.confirmed:
             notifications.queue("session_added", registration, event=session)
 
@@ -255,12 +261,24 @@ def duplicate_event(event: Event, staff: StaffUser) -> Event:
 
 
 def delete_draft(event: Event, staff: StaffUser) -> None:
-    """Delete an activity that was never published and has no registrations."""
-    has_registrations = db.session.scalar(
-        select(func.count(Registration.id)).where(Registration.event_id == event.id)
-    )
-    if event.status is not EventStatus.draft or has_registrations:
+    """Delete a draft that nothing refers to: no registrations, mails or attendance of its own.
+
+    A session that was published once has mails about it; it is cancelled instead.
+    Raises NotDeletableError otherwise.
+    """
+    referred = [
+        select(Registration.id).where(Registration.event_id == event.id),
+        select(OutboxMessage.id).where(OutboxMessage.event_id == event.id),
+        select(Attendance.id).where(Attendance.event_id == event.id),
+    ]
+    if event.status is not EventStatus.draft or any(
+            db.session.scalar(query.limit(1)) is not None for query in referred):
         raise NotDeletableError()
+    # A training planned from a request goes back to being discussed; the request stays.
+    db.session.execute(
+        update(TrainingRequest).where(TrainingRequest.event_id == event.id)
+        .values(event_id=None, status=RequestStatus.in_discussion)
+    )
     audit.record(staff, "event.delete", "event", event.id, event.title)
     db.session.delete(event)
     db.session.commit()
@@ -344,7 +362,7 @@ def create_series(fields: SeriesFields, staff: StaffUser) -> Series:
 def _rename_sessions(series: Series, old_title: str) -> None:
     """Generated titles "<series> (n/m)" follow a new series title and keep their number;
     titles staff wrote stay. Numbers never move: people refer to a meeting by its number."""
-    generated = re.compile(rf"^{re.escape(old_title)} (\(\d+/\d+\))$")
+    generated = re.compile(rf"^{re.escape(old_title)} (\((?:\d+/\d+|extra bijeenkomst)\))$")
     for session in series.events:
         found = generated.match(session.title)
         if found:
@@ -358,11 +376,15 @@ def update_series(series: Series, settings: SeriesSettings, staff: StaffUser) ->
     people above a lowered capacity keep their place, and the outcome says how many they are.
     """
     places.lock_owner(series)
-    old_title = series.title
+    old_title, old_summary = series.title, series.summary
     for name in ("title", "summary", *OWNED_BY_SERIES):
         setattr(series, name, getattr(settings, name))
     if series.title != old_title:
         _rename_sessions(series, old_title)
+    # Sessions show the series' summary unless staff wrote one of their own.
+    for session in series.events:
+        if session.summary == old_summary:
+            session.summary = series.summary
     db.session.flush()
     outcome = _after_places_change(series)
     audit.record(staff, "series.edit", "series", series.id, series.title)
@@ -407,9 +429,10 @@ def publish_series(series: Series, staff: StaffUser) -> int:
     """Publish every draft session of a series; returns how many were published."""
     places.lock_owner(series)
     drafts = [event for event in series.events if event.status is EventStatus.draft]
+    enrolled = places.active_for_event(drafts[0]) if drafts else []
     for event in drafts:
         event.status = EventStatus.published
-        _invite_to_session(event)
+        _invite_to_session(event, enrolled)
     audit.record(staff, "series.publish", "series", series.id, f"{len(drafts)} sessies")
     db.session.commit()
     return len(drafts)

@@ -157,8 +157,16 @@ def release_place(registration: Registration, status: RegistrationStatus,
     registration.status = status
     registration.waiting_reason = None
     db.session.flush()
-    promoted = places.fill_free_places(owner)
     notifications.queue(mail_kind, registration)
+    return fill_from_waiting_list(owner)
+
+
+def fill_from_waiting_list(owner: places.Owner) -> list[Registration]:
+    """Give free places to the waiting list in order and mail those promoted.
+
+    The caller holds the lock on the places and commits.
+    """
+    promoted = places.fill_free_places(owner)
     notifications.queue_promotions(promoted)
     return promoted
 
