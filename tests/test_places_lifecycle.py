@@ -63,6 +63,8 @@ def event_fields(event: Event, **changes) -> planning.EventFields:
 class PlacesMachine(RuleBasedStateMachine):
     """One activity or one series with its sessions, driven by registrations and staff."""
 
+    last_message_before_cancelling: int | None = None
+
     def __init__(self) -> None:
         super().__init__()
         self.run = next(RUNS)
@@ -173,6 +175,13 @@ class PlacesMachine(RuleBasedStateMachine):
             if session.is_published:
                 planning.cancel_event(session, "Zaal niet vrij.", self.staff)
 
+    @rule()
+    def cancel_the_activity(self) -> None:
+        if isinstance(self.owner, Event) and self.owner.is_published:
+            planning.cancel_event(self.owner, "Spreker ziek.", self.staff)
+            self.last_message_before_cancelling = db.session.scalar(
+                select(db.func.max(OutboxMessage.id))) or 0
+
     def taken(self) -> int:
         """Counted here from the rows, not by the code under test."""
         return sum(1 for person in self.all_registrations()
@@ -206,6 +215,8 @@ class PlacesMachine(RuleBasedStateMachine):
         if not hasattr(self, "owner"):
             return
         people = self.all_registrations()
+        if not places.takes_places(self.owner, utcnow()):
+            return
         free = places.capacity(self.owner) - self.taken()
         limit = self.owner.max_per_organisation
         for person in people:
@@ -231,6 +242,20 @@ class PlacesMachine(RuleBasedStateMachine):
                 select(OutboxMessage).where(OutboxMessage.registration_id == person.id)
                 .order_by(OutboxMessage.id)) if message.kind in STATUS_MAILS]
             assert told and STATUS_MAILS[told[-1]] is person.status, (person.status, told)
+
+    @invariant()
+    def a_cancelled_activity_gives_no_place(self) -> None:
+        after = self.last_message_before_cancelling
+        if after is None:
+            return
+        given = db.session.scalars(
+            select(OutboxMessage.kind)
+            .join(Registration, Registration.id == OutboxMessage.registration_id)
+            .where(places.of_owner(self.owner), OutboxMessage.id > after,
+                   OutboxMessage.kind.in_(("promoted", "promoted_pending", "approved",
+                                           "registration_confirmed")))
+        ).all()
+        assert given == []
 
     def teardown(self) -> None:
         db.session.rollback()

@@ -18,9 +18,16 @@ from scheduler.models import (
     Registration,
     RegistrationStatus,
     StaffUser,
+    utcnow,
 )
 from scheduler.services import audit, notifications, places
 from scheduler.services.registrations import Applicant, Outcome, register, release_place
+
+
+def _refuse_when_over(owner: places.Owner) -> None:
+    if not places.takes_places(owner, utcnow()):
+        db.session.rollback()
+        raise SchedulerError("Deze activiteit gaat niet (meer) door; er krijgt niemand een plaats.")
 
 
 def attendance_for(event: Event) -> dict[int, bool]:
@@ -44,11 +51,12 @@ def register_by_hand(event_id: int, applicant: Applicant, staff: StaffUser) -> O
 
 def approve(registration: Registration, event_id: int, staff: StaffUser) -> None:
     """Confirm a registration that awaits approval; it already holds its place."""
-    places.lock(event_id)
+    _event, owner = places.lock(event_id)
     db.session.refresh(registration)
     if registration.status is not RegistrationStatus.pending:
         db.session.rollback()
         raise SchedulerError("Deze inschrijving wacht niet op goedkeuring.")
+    _refuse_when_over(owner)
     registration.status = RegistrationStatus.confirmed
     notifications.queue("approved", registration)
     audit.record(staff, "registration.approve", "registration", registration.id,
@@ -63,7 +71,8 @@ def decline(registration: Registration, event_id: int, staff: StaffUser) -> list
     if not registration.is_active:
         db.session.rollback()
         raise SchedulerError("Deze inschrijving is niet meer actief.")
-    promoted = release_place(registration, RegistrationStatus.declined, owner, "declined")
+    promoted = release_place(registration, RegistrationStatus.declined, owner, "declined",
+                             with_calendar=registration.status is RegistrationStatus.confirmed)
     audit.record(staff, "registration.decline", "registration", registration.id,
                  registration.email)
     db.session.commit()
@@ -80,6 +89,7 @@ def promote(registration: Registration, event_id: int, staff: StaffUser) -> None
     if registration.status is not RegistrationStatus.waiting:
         db.session.rollback()
         raise SchedulerError("Deze persoon staat niet op de wachtlijst.")
+    _refuse_when_over(owner)
     if places.seats_taken(owner) >= places.capacity(owner):
         db.session.rollback()
         raise NoPlaceLeftError()

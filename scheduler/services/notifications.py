@@ -34,7 +34,8 @@ CALENDAR_METHOD: dict[str, str | None] = {
     "promoted": "REQUEST",
     "promoted_pending": None,
     "approved": "REQUEST",
-    "declined": None,
+    # CANCEL only for someone who had the invitation (the caller says so).
+    "declined": "CANCEL",
     "cancelled_by_person": "CANCEL",
     "event_cancelled": "CANCEL",
     "event_changed": "REQUEST",
@@ -82,7 +83,8 @@ def queue(
         ]
     # A mail about one session (moved, cancelled, added) names that session, not the series.
     title = clean_header((event or target).title)
-    subject, lead = words_of(kind, title=title, position=position)
+    subject, lead = words_of(kind, title=title, position=position,
+                             reason=registration.waiting_reason)
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),

@@ -14,6 +14,7 @@ ever exceeding capacity, and people who asked first are not overtaken by later o
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -27,6 +28,7 @@ from scheduler.models import (
     Registration,
     RegistrationStatus,
     Series,
+    utcnow,
 )
 
 Owner = Event | Series
@@ -201,6 +203,19 @@ def _organisation_key(organisation_id: int | None, organisation_other: str) -> o
     return organisation_id if organisation_id is not None else organisation_other.lower()
 
 
+def takes_places(owner: Owner, now: datetime) -> bool:
+    """Whether anyone can still get a place: a published activity that has not begun, or a
+    series with such a session. A cancelled, past or draft activity promotes nobody."""
+    sessions = owner.events if isinstance(owner, Series) else [owner]
+    return any(session.is_published and not session.has_started(now) for session in sessions)
+
+
+def is_over(owner: Owner, now: datetime) -> bool:
+    """Cancelled or ended (for a series: every session): nobody is added any more."""
+    sessions = owner.events if isinstance(owner, Series) else [owner]
+    return all(session.is_cancelled or session.has_ended(now) for session in sessions)
+
+
 def fill_free_places(owner: Owner) -> list[Registration]:
     """Give free places to the waiting list in order, skipping organisations at their maximum,
     and tell everyone who still waits whether their organisation's maximum is why.
@@ -221,6 +236,8 @@ def fill_free_places(owner: Owner) -> list[Registration]:
             held[_organisation_key(organisation_id, other or "")] += number
     free = capacity(owner) - sum(held.values()) if limit is not None else \
         capacity(owner) - seats_taken(owner)
+    if not takes_places(owner, utcnow()):
+        free = 0
     waiting = db.session.scalars(
         registrations_of(owner)
         .where(Registration.status == RegistrationStatus.waiting)

@@ -46,7 +46,7 @@ def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> Reac
     Provinces map to (municipalities reached, municipalities in total, registered, attended).
     """
     in_period = and_(
-        Event.starts_at >= start, Event.starts_at < end, Event.status != EventStatus.draft
+        Event.starts_at >= start, Event.starts_at < end, Event.status == EventStatus.published
     )
     if kind is not None:
         in_period = and_(in_period, Event.kind == kind)

@@ -73,6 +73,10 @@ def register(
     event, owner = places.lock(event_id)
     if staff is None:
         _check_open(event, now)
+    elif places.is_over(owner, now):
+        db.session.rollback()
+        raise EventNotOpenError(
+            "Deze activiteit is geannuleerd of voorbij; er kan niemand meer bij.")
     email = people.normalise_email(applicant.email)
     existing = db.session.scalars(
         places.registrations_of(owner).where(
@@ -149,7 +153,8 @@ def find_by_personal_token(token: str) -> Registration | None:
 
 
 def release_place(registration: Registration, status: RegistrationStatus,
-                  owner: places.Owner, mail_kind: str) -> list[Registration]:
+                  owner: places.Owner, mail_kind: str,
+                  with_calendar: bool = True) -> list[Registration]:
     """End a registration, hand its place to the waiting list and mail everyone concerned.
 
     The caller holds the lock on the places and commits.
@@ -157,7 +162,7 @@ def release_place(registration: Registration, status: RegistrationStatus,
     registration.status = status
     registration.waiting_reason = None
     db.session.flush()
-    notifications.queue(mail_kind, registration)
+    notifications.queue(mail_kind, registration, with_calendar=with_calendar)
     return fill_from_waiting_list(owner)
 
 

@@ -4,6 +4,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from scheduler import labels
+from scheduler.dates import local
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.forms.fields import ConfirmForm
@@ -114,7 +115,7 @@ def participants_csv(event_id: int) -> Response:
             person.first_name, person.last_name, person.email, person.organisation_name,
             labels.ROLE[person.role], person.function, labels.REGISTRATION_STATUS[person.status],
             person.remarks, "" if present is None else ("ja" if present else "nee"),
-            person.created_at.strftime("%Y-%m-%d %H:%M"),
+            local(person.created_at).strftime("%Y-%m-%d %H:%M"),
         ])
     audit.record(current_user, "registration.export", "event", event.id, f"{len(people)} rijen")
     db.session.commit()
