@@ -43,11 +43,13 @@ def test_a_cancellation_on_a_cancelled_activity_promotes_nobody(cancelled_full_a
     assert not set(kinds(first_waiting)) & set(PROMOTIONS)
 
 
-def test_declining_on_a_cancelled_activity_promotes_nobody(cancelled_full_activity):
+def test_declining_on_a_cancelled_activity_is_refused(cancelled_full_activity):
+    """Everyone already had the cancellation; a decline would only mail them again."""
     event, (confirmed, first_waiting, _second), admin = cancelled_full_activity
-    moderation.decline(confirmed, event.id, admin)
+    with pytest.raises(SchedulerError):
+        moderation.decline(confirmed, event.id, admin)
     db.session.refresh(first_waiting)
-    assert first_waiting.status is S.waiting
+    assert first_waiting.status is S.waiting and "declined" not in kinds(confirmed)
 
 
 def test_a_cancelled_activity_takes_nobody_by_hand_nor_by_promotion(cancelled_full_activity):
@@ -74,12 +76,34 @@ def test_approving_on_a_cancelled_activity_is_refused(make_event, staff):
 
 def test_a_past_activity_promotes_nobody(make_event, staff):
     event = make_event(capacity=1, starts_at=utcnow() + timedelta(hours=1))
-    first = registrations.register(event.id, applicant(1, organisation="A")).registration
+    registrations.register(event.id, applicant(1, organisation="A"))
     registrations.register(event.id, applicant(2, organisation="B"))
     event.starts_at = utcnow() - timedelta(minutes=5)
     db.session.commit()
-    moderation.decline(first, event.id, staff.create())
+    planning.save_event(event, planning.EventFields(
+        kind=event.kind, title=event.title, slug=event.slug, starts_at=event.starts_at,
+        ends_at=event.ends_at, venue=event.venue, capacity=5), staff.create())
     assert statuses(event)[1] == (S.waiting, 1)
+
+
+def test_back_to_draft_is_refused_while_people_are_registered(client, staff, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    staff.login()
+    response = client.post(f"/beheer/activiteiten/{event.id}/depubliceren",
+                           follow_redirects=True)
+    assert "annuleer de activiteit in plaats van" in response.text
+    db.session.refresh(event)
+    assert event.is_published
+
+
+def test_the_personal_page_says_the_activity_is_off(client, cancelled_full_activity):
+    _event, (confirmed, first_waiting, _second), _admin = cancelled_full_activity
+    for person in (confirmed, first_waiting):
+        page = client.get(f"/inschrijving/{person.token}").text
+        assert "Deze activiteit gaat niet door" in page and "Spreker ziek." in page
+        assert "Inschrijving annuleren" not in page and "bevestigd" not in page
+        assert "schuif je automatisch door" not in page
 
 
 def test_declining_someone_confirmed_cancels_their_invitation(make_event, staff):

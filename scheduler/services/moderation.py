@@ -71,6 +71,7 @@ def decline(registration: Registration, event_id: int, staff: StaffUser) -> list
     if not registration.is_active:
         db.session.rollback()
         raise SchedulerError("Deze inschrijving is niet meer actief.")
+    _refuse_when_over(owner)
     promoted = release_place(registration, RegistrationStatus.declined, owner, "declined",
                              with_calendar=registration.status is RegistrationStatus.confirmed)
     audit.record(staff, "registration.decline", "registration", registration.id,

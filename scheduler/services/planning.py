@@ -193,12 +193,18 @@ def set_published(event: Event, published: bool, staff: StaffUser) -> None:
     """Publish a draft, or take an activity back to draft (then it leaves the public pages).
 
     A session published after people enrolled in its series is sent to their calendars.
-    Raises SchedulerError for a cancelled activity: it stays cancelled in every calendar.
+    Raises SchedulerError for a cancelled activity (it stays cancelled in every calendar) and
+    for taking back to draft an activity people registered for (cancel it instead).
     """
     event, _owner = places.lock(event.id)
     if event.is_cancelled:
         db.session.rollback()
         raise SchedulerError("Een geannuleerde activiteit blijft geannuleerd.")
+    if not published and event.is_published and places.active_for_event(event):
+        # Their calendars and mails hold it: cancelling tells them, a draft would vanish.
+        db.session.rollback()
+        raise SchedulerError("Er zijn inschrijvingen: annuleer de activiteit in plaats van ze "
+                             "terug naar ontwerp te zetten.")
     was_draft = event.status is EventStatus.draft
     event.status = EventStatus.published if published else EventStatus.draft
     if published:
