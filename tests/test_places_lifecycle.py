@@ -31,6 +31,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import moderation, places, planning, registrations
+from scheduler.services import series as series_service
 from scheduler.services import staff as staff_service
 from tests.helpers import applicant
 
@@ -142,7 +143,7 @@ class PlacesMachine(RuleBasedStateMachine):
     @rule(capacity=CAPACITIES, maximum=MAXIMUMS, moderated=st.booleans())
     def change_places(self, capacity, maximum, moderated: bool) -> None:
         if isinstance(self.owner, Series):
-            planning.update_series(self.owner, planning.SeriesSettings(
+            series_service.update_series(self.owner, series_service.SeriesSettings(
                 title=self.owner.title, capacity=capacity, max_per_organisation=maximum,
                 is_moderated=moderated), self.staff)
         else:
@@ -164,7 +165,7 @@ class PlacesMachine(RuleBasedStateMachine):
     def add_a_session(self) -> None:
         if isinstance(self.owner, Series):
             day = (utcnow() + timedelta(days=90)).date()
-            planning.add_session(self.owner, planning.SessionFields(
+            series_service.add_session(self.owner, series_service.SessionFields(
                 day=day, start_time=time(9), end_time=time(12)), self.staff)
 
     @rule(index=st.integers(0, 3))

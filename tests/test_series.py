@@ -17,7 +17,8 @@ from scheduler.models import (
     Series,
     utcnow,
 )
-from scheduler.services import places, planning, registrations
+from scheduler.services import places, registrations
+from scheduler.services import series as series_service
 from tests.helpers import applicant, event_form, form_data, parse, statuses, vevents
 
 S = RegistrationStatus
@@ -285,7 +286,7 @@ def test_lowering_the_capacity_keeps_everyone_and_says_how_many_are_above(
 
 def test_editing_the_series_renames_its_sessions_and_sets_moderation(client, staff, make_series,
                                                                      make_event):
-    series = planning.create_series(planning.SeriesFields(
+    series = series_service.create_series(series_service.SeriesFields(
         title="Reeks A", slug="reeks-a", kind=EventKind.intervision,
         dates=(utcnow().date() + timedelta(days=40), utcnow().date() + timedelta(days=80)),
         start_time=time(9), end_time=time(12),

@@ -43,13 +43,8 @@ from scheduler.forms.fields import (
 )
 from scheduler.forms.public import RegistrationForm
 from scheduler.models import Audience, EventKind, utcnow
-from scheduler.services.planning import (
-    OWNED_BY_SERIES,
-    EventFields,
-    SeriesFields,
-    SeriesSettings,
-    SessionFields,
-)
+from scheduler.services.planning import OWNED_BY_SERIES, EventFields
+from scheduler.services.series import SeriesFields, SeriesSettings, SessionFields
 from scheduler.services.staff import MINIMUM_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
 
 

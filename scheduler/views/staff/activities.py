@@ -16,6 +16,7 @@ from scheduler.forms.staff import (
 from scheduler.markdown import render_markdown
 from scheduler.models import Event, Series, utcnow
 from scheduler.services import agenda, places, planning
+from scheduler.services import series as series_service
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp, button_action
 
@@ -156,7 +157,7 @@ def series_new():
     form = SeriesForm()
     if form.validate_on_submit():
         try:
-            series = planning.create_series(form.fields(), current_user)
+            series = series_service.create_series(form.fields(), current_user)
         except SlugTakenError as refusal:
             form.slug.errors.append(refusal.message)
         else:
@@ -194,7 +195,7 @@ def series_detail(series_id: int):
     if request.method == "GET":
         form.fill_from(series)
     elif form.validate_on_submit():
-        outcome = planning.update_series(series, form.settings(), current_user)
+        outcome = series_service.update_series(series, form.settings(), current_user)
         flash_places("De reeks is bewaard.", outcome)
         return redirect(url_for("staff.series_detail", series_id=series.id), 303)
     return _render_series(series, form, SessionForm(formdata=None),
@@ -207,7 +208,7 @@ def series_add_session(series_id: int):
     series = db.get_or_404(Series, series_id)
     form = SessionForm()
     if form.validate_on_submit():
-        session = planning.add_session(series, form.fields(), current_user)
+        session = series_service.add_session(series, form.fields(), current_user)
         flash("Bijeenkomst toegevoegd" + (" en gepubliceerd." if session.is_published
                                           else " als ontwerp."), "success")
         return redirect(url_for("staff.series_detail", series_id=series.id), 303)
@@ -221,6 +222,6 @@ def series_publish(series_id: int):
     """Publish every draft session of the series."""
     series = db.get_or_404(Series, series_id)
     return button_action(
-        lambda: planning.publish_series(series, current_user),
+        lambda: series_service.publish_series(series, current_user),
         lambda published: f"{published} bijeenkomsten gepubliceerd.",
         lambda _result: url_for("staff.series_detail", series_id=series.id))
