@@ -4,8 +4,8 @@ import icalendar
 from ical.calendar_stream import IcsCalendarStream
 
 from scheduler.extensions import db
-from scheduler.models import Registration, RegistrationStatus, Role
-from scheduler.services import places
+from scheduler.models import Event, Registration, RegistrationStatus, Role
+from scheduler.services import places, planning
 from scheduler.services.registrations import Applicant
 
 
@@ -76,3 +76,15 @@ def parse(body: bytes) -> icalendar.Calendar:
 
 def vevents(body: bytes) -> dict[str, icalendar.Event]:
     return {str(event["uid"]): event for event in parse(body).walk("VEVENT")}
+
+
+def event_fields(event: Event, **changes) -> planning.EventFields:
+    """The activity's form as staff would save it, with ``changes``."""
+    fields = {
+        "kind": event.kind, "title": event.title, "slug": event.slug,
+        "starts_at": event.starts_at, "ends_at": event.ends_at, "venue": event.venue,
+        "capacity": event.capacity, "max_per_organisation": event.max_per_organisation,
+        "is_moderated": event.is_moderated,
+    }
+    fields.update(changes)
+    return planning.EventFields(**fields)

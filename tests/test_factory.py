@@ -147,3 +147,21 @@ def test_migration_clears_the_places_sessions_held_of_their_own(tmp_path):
         db.session.remove()
         db.engine.dispose()
     assert [tuple(row) for row in rows] == [(1, 1, None, None, 0), (2, None, 2, 1, 1)]
+
+
+def test_migration_removes_addresses_from_the_audit_log(tmp_path):
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'old.db'}"))
+    with app.app_context():
+        upgrade(revision="3b7e0c5d9a12")
+        for entry_id, summary in ((1, "An.Peeters@Gent.be"), (2, "jan@x.be toegevoegd"),
+                                  (3, "Vorming 1: zaal te klein")):
+            db.session.execute(text(
+                "INSERT INTO audit_log (id, action, subject_type, summary, created_at)"
+                " VALUES (:id, 'registration.approve', 'registration', :summary,"
+                " '2026-01-01 00:00:00')"), {"id": entry_id, "summary": summary})
+        db.session.commit()
+        upgrade()
+        summaries = db.session.scalars(text("SELECT summary FROM audit_log ORDER BY id")).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert summaries == ["[adres]", "[adres] toegevoegd", "Vorming 1: zaal te klein"]

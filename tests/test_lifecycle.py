@@ -159,3 +159,17 @@ def test_the_export_gives_the_moment_of_registration_in_brussels_time(client, st
     brussels = person.created_at.astimezone(ZoneInfo("Europe/Brussels"))
     assert rows[1][-1] == brussels.strftime("%Y-%m-%d %H:%M")
 
+
+
+def test_cancelling_a_series_enrolment_marks_its_sessions_cancelled(make_event, make_series):
+    series = make_series(capacity=5)
+    sessions = [make_event(series=series, starts_at=utcnow() + timedelta(days=days))
+                for days in (5, 12)]
+    person = registrations.register(sessions[0].id, applicant(1)).registration
+    registrations.cancel_registration(person.token)
+    message = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "cancelled_by_person")).one()
+    assert message.calendar_method == "PUBLISH"
+    entries = icalendar.Calendar.from_ical(message.calendar).walk("VEVENT")
+    assert sorted(str(entry["uid"]) for entry in entries) == sorted(s.uid for s in sessions)
+    assert {str(entry["status"]) for entry in entries} == {"CANCELLED"}

@@ -1,11 +1,13 @@
 """Random sequences of what people and staff do to an activity or a series, and the rules about
-places that must hold after every step, on the real databases."""
+places, mails, calendars and personal data that must hold after every step, on the real
+databases. The table these rules come from is docs/lifecycle.md."""
 
 import contextlib
 import itertools
 import os
 from datetime import time, timedelta
 
+import icalendar
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -21,6 +23,7 @@ from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.models import (
     SEAT_HOLDING_STATUSES,
+    AuditEntry,
     Event,
     EventKind,
     EventStatus,
@@ -30,10 +33,10 @@ from scheduler.models import (
     Series,
     utcnow,
 )
-from scheduler.services import moderation, places, planning, registrations
+from scheduler.services import moderation, people, places, planning, privacy, registrations
 from scheduler.services import series as series_service
 from scheduler.services import staff as staff_service
-from tests.helpers import applicant
+from tests.helpers import applicant, event_fields, vevents
 
 S = RegistrationStatus
 ORGANISATIONS = ("Gent", "Genk", "Aalst")
@@ -49,19 +52,7 @@ STATUS_MAILS = {
 RUNS = itertools.count()
 
 
-def event_fields(event: Event, **changes) -> planning.EventFields:
-    """The activity's form as staff would save it, with ``changes``."""
-    fields = {
-        "kind": event.kind, "title": event.title, "slug": event.slug,
-        "starts_at": event.starts_at, "ends_at": event.ends_at, "venue": event.venue,
-        "capacity": event.capacity, "max_per_organisation": event.max_per_organisation,
-        "is_moderated": event.is_moderated,
-    }
-    fields.update(changes)
-    return planning.EventFields(**fields)
-
-
-class PlacesMachine(RuleBasedStateMachine):
+class LifecycleMachine(RuleBasedStateMachine):
     """One activity or one series with its sessions, driven by registrations and staff."""
 
     last_message_before_cancelling: int | None = None
@@ -74,6 +65,7 @@ class PlacesMachine(RuleBasedStateMachine):
         self.staff = staff_service.find_by_email("machine@vvsg.be") or \
             staff_service.create_staff("machine@vvsg.be", None)
         self.last_taken = 0
+        self.erased: set[str] = set()
 
     @initialize(is_series=st.booleans(), capacity=CAPACITIES, maximum=MAXIMUMS,
                 moderated=st.booleans())
@@ -123,6 +115,39 @@ class PlacesMachine(RuleBasedStateMachine):
             session.id, applicant(number, email=f"p{self.run}-{number}@example.org",
                                   organisation=organisation))
         self.tokens.append(outcome.registration.token)
+
+    @rule(organisation=st.sampled_from(ORGANISATIONS), index=st.integers(0, 3))
+    def add_by_hand(self, organisation: str, index: int) -> None:
+        session = self.active_session(index)
+        if session is None:
+            return
+        number = next(self.people)
+        with contextlib.suppress(SchedulerError):
+            outcome = moderation.register_by_hand(
+                session.id, applicant(number, email=f"p{self.run}-{number}@example.org",
+                                      organisation=organisation), self.staff)
+            self.tokens.append(outcome.registration.token)
+
+    @rule(index=st.integers(0, 50))
+    def erase_a_person(self, index: int) -> None:
+        found = self.registration(index)
+        if found is not None:
+            self.erased.add(found.email_normalised)
+            privacy.erase(found.email, self.staff)
+
+    @rule(index=st.integers(0, 3), published=st.booleans())
+    def publish_or_back_to_draft(self, index: int, published: bool) -> None:
+        session = self.sessions()[index % len(self.sessions())]
+        with contextlib.suppress(SchedulerError):
+            planning.set_published(session, published, self.staff)
+
+    @rule(hours=st.integers(-24, 48))
+    def move_the_activity(self, hours: int) -> None:
+        if isinstance(self.owner, Event):
+            with contextlib.suppress(SchedulerError):
+                planning.save_event(self.owner, event_fields(
+                    self.owner, starts_at=self.owner.starts_at + timedelta(hours=hours),
+                    ends_at=self.owner.ends_at + timedelta(hours=hours)), self.staff)
 
     @rule(index=st.integers(0, 50))
     def cancel_through_the_link(self, index: int) -> None:
@@ -239,6 +264,8 @@ class PlacesMachine(RuleBasedStateMachine):
         if not hasattr(self, "owner"):
             return
         for person in self.all_registrations():
+            if person.anonymised_at is not None:
+                continue
             told = [message.kind for message in db.session.scalars(
                 select(OutboxMessage).where(OutboxMessage.registration_id == person.id)
                 .order_by(OutboxMessage.id)) if message.kind in STATUS_MAILS]
@@ -258,13 +285,73 @@ class PlacesMachine(RuleBasedStateMachine):
         ).all()
         assert given == []
 
+    @invariant()
+    def calendars_hold_what_registrations_say(self) -> None:
+        """The last invitation a person got for each session says where they stand now: an
+        entry for everyone confirmed in a session that goes on, at its current moment, and a
+        cancellation for everyone else who ever had one."""
+        if not hasattr(self, "owner"):
+            return
+        sessions = {session.uid: session for session in self.sessions()}
+        for person in self.all_registrations():
+            if person.anonymised_at is not None:
+                continue
+            last: dict[str, icalendar.Event] = {}
+            for message in db.session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.registration_id == person.id,
+                                                OutboxMessage.calendar.is_not(None))
+                    .order_by(OutboxMessage.id)):
+                for entry in icalendar.Calendar.from_ical(message.calendar).walk("VEVENT"):
+                    last[str(entry["uid"])] = entry
+            for uid, session in sessions.items():
+                entry = last.get(uid)
+                goes_on = person.status is S.confirmed and session.is_published
+                if goes_on:
+                    assert entry is not None and str(entry["status"]) == "CONFIRMED", uid
+                    assert entry.decoded("dtstart") == session.starts_at
+                elif entry is not None:
+                    assert str(entry["status"]) == "CANCELLED", (person.status, uid)
+
+    @invariant()
+    def the_personal_feed_equals_the_registrations(self) -> None:
+        if not hasattr(self, "owner"):
+            return
+        expected_status = {S.confirmed: "CONFIRMED", S.pending: "TENTATIVE",
+                           S.waiting: "TENTATIVE"}
+        for person in self.all_registrations():
+            if person.anonymised_at is not None:
+                continue
+            feed = people.find_person(person.email)
+            body = self.client.get(f"/mijn/{feed.feed_token}.ics").data
+            entries = vevents(body)
+            shown = {session.uid: session for session in self.sessions()
+                     if session.status is not EventStatus.draft}
+            assert set(entries) == set(shown)
+            for uid, session in shown.items():
+                status = "CANCELLED" if session.is_cancelled else \
+                    expected_status.get(person.status, "CANCELLED")
+                assert str(entries[uid]["status"]) == status, (person.status, uid)
+                assert entries[uid].decoded("dtstart") == session.starts_at
+
+    @invariant()
+    def no_mail_goes_to_an_empty_or_erased_address(self) -> None:
+        recipients = {address.strip().lower()
+                      for address in db.session.scalars(select(OutboxMessage.recipient))}
+        assert "" not in recipients and not recipients & self.erased
+
+    @invariant()
+    def the_audit_log_holds_no_address(self) -> None:
+        assert not [summary for summary in db.session.scalars(select(AuditEntry.summary))
+                    if "@" in summary]
+
     def teardown(self) -> None:
         db.session.rollback()
 
 
-def test_places_hold_whatever_people_and_staff_do(app):
-    """50 sequences of up to 30 steps per database; `make fuzz` runs many more."""
-    run_state_machine_as_test(PlacesMachine, settings=settings(
-        max_examples=int(os.environ.get("SCHEDULER_STATE_MACHINE_EXAMPLES", "50")),
-        stateful_step_count=30, deadline=None, derandomize=True,
+def test_the_lifecycle_holds_whatever_people_and_staff_do(app):
+    """150 sequences of up to 25 steps per database; `make fuzz` runs many more."""
+    LifecycleMachine.client = app.test_client()
+    run_state_machine_as_test(LifecycleMachine, settings=settings(
+        max_examples=int(os.environ.get("SCHEDULER_STATE_MACHINE_EXAMPLES", "150")),
+        stateful_step_count=25, deadline=None, derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))

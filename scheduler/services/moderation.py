@@ -44,7 +44,7 @@ def register_by_hand(event_id: int, applicant: Applicant, staff: StaffUser) -> O
     outcome = register(event_id, applicant, staff=staff)
     if outcome.is_new:
         audit.record(staff, "registration.add", "registration", outcome.registration.id,
-                     f"{outcome.registration.email} toegevoegd")
+                     f"toegevoegd ({outcome.registration.status.value})")
         db.session.commit()
     return outcome
 
@@ -59,8 +59,7 @@ def approve(registration: Registration, event_id: int, staff: StaffUser) -> None
     _refuse_when_over(owner)
     registration.status = RegistrationStatus.confirmed
     notifications.queue("approved", registration)
-    audit.record(staff, "registration.approve", "registration", registration.id,
-                 registration.email)
+    audit.record(staff, "registration.approve", "registration", registration.id)
     db.session.commit()
 
 
@@ -74,8 +73,7 @@ def decline(registration: Registration, event_id: int, staff: StaffUser) -> list
     _refuse_when_over(owner)
     promoted = release_place(registration, RegistrationStatus.declined, owner, "declined",
                              with_calendar=registration.status is RegistrationStatus.confirmed)
-    audit.record(staff, "registration.decline", "registration", registration.id,
-                 registration.email)
+    audit.record(staff, "registration.decline", "registration", registration.id)
     db.session.commit()
     return promoted
 
@@ -97,8 +95,7 @@ def promote(registration: Registration, event_id: int, staff: StaffUser) -> None
     registration.status = RegistrationStatus.confirmed
     registration.waiting_reason = None
     notifications.queue("promoted", registration)
-    audit.record(staff, "registration.promote", "registration", registration.id,
-                 registration.email)
+    audit.record(staff, "registration.promote", "registration", registration.id)
     db.session.commit()
 
 

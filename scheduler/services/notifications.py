@@ -69,8 +69,13 @@ def queue(
     extra: str = "",
     dedupe_key: str | None = None,
     with_calendar: bool = True,
-) -> OutboxMessage:
-    """Compose a mail about ``registration`` and add it to the session; the caller commits."""
+) -> OutboxMessage | None:
+    """Compose a mail about ``registration`` and add it to the session; the caller commits.
+
+    Nothing is queued for a registration whose personal data was erased or anonymised.
+    """
+    if registration.anonymised_at is not None or not registration.email.strip():
+        return None
     method = CALENDAR_METHOD[kind]
     target = registration.places_owner
     event = event or registration.event
@@ -134,12 +139,11 @@ def _attach_calendar(message: OutboxMessage, method: str | None, registration: R
                      sessions: list[Event]) -> None:
     if method is None or not sessions:
         return
-    if isinstance(registration.places_owner, Series) and len(sessions) > 1:
-        # An invitation (REQUEST/CANCEL) may carry one UID only; a series goes as a plain file.
-        if method == "CANCEL":
-            return
-        method = "PUBLISH"
     status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
+    if isinstance(registration.places_owner, Series) and len(sessions) > 1:
+        # An invitation (REQUEST/CANCEL) may carry one UID only: a series goes as a file to
+        # import, its sessions marked cancelled when the enrolment ends.
+        method = "PUBLISH"
     config = current_app.config
     message.calendar_method = method
     message.calendar = calendar.build_invitation(
@@ -182,8 +186,14 @@ def queue_reminders(now: datetime | None = None, days_before: int | None = None)
 
 def queue_notice(kind: str, *, recipient: str, recipient_name: str, subject: str, lead: str,
                  lines: tuple[str, ...] = (), link: str = "",
-                 training_request_id: int | None = None) -> OutboxMessage:
-    """A mail that is not about a registration (a training request, for one); caller commits."""
+                 training_request_id: int | None = None,
+                 dedupe_key: str | None = None) -> OutboxMessage | None:
+    """A mail that is not about a registration (a training request, for one); caller commits.
+
+    Nothing is queued to an empty address (a training request whose contact was erased).
+    """
+    if not recipient.strip():
+        return None
     config = current_app.config
     context = {
         "recipient_name": clean_header(recipient_name, 100), "lead": lead, "lines": lines,
@@ -191,7 +201,8 @@ def queue_notice(kind: str, *, recipient: str, recipient_name: str, subject: str
         "organisation_name": config["ORGANISATION_NAME"],
     }
     message = OutboxMessage(
-        kind=kind, training_request_id=training_request_id, recipient=recipient,
+        kind=kind, training_request_id=training_request_id, dedupe_key=dedupe_key,
+        recipient=recipient,
         recipient_name=clean_header(recipient_name), subject=clean_header(subject, 250),
         text_body=render_template("mail/notice.txt", **context),
         html_body=render_template("mail/notice.html", **context),

@@ -90,13 +90,25 @@ def lock(event_id: int) -> tuple[Event, Owner]:
 
 def lock_owner(owner: Owner) -> Owner:
     """Lock the places of an activity or series that is already loaded."""
+    return lock_all([owner])[0]
+
+
+def lock_all(owners: list[Owner]) -> list[Owner]:
+    """Lock the places of several activities or series in one write transaction.
+
+    Returns each owner once, in the order in which they are locked (activities, then series,
+    each by id), always the same, so two such transactions never wait for each other in a circle.
+    """
     begin_write_transaction()
+    unique = sorted({(type(owner).__name__, owner.id): owner for owner in owners}.items())
     if db.session.get_bind().dialect.name != "sqlite":
-        db.session.execute(
-            select(type(owner).id).where(type(owner).id == owner.id).with_for_update()
-        )
-    db.session.refresh(owner)
-    return owner
+        for _key, owner in unique:
+            db.session.execute(
+                select(type(owner).id).where(type(owner).id == owner.id).with_for_update()
+            )
+    for _key, owner in unique:
+        db.session.refresh(owner)
+    return [owner for _key, owner in unique]
 
 
 def of_owner(owner: Owner) -> ColumnElement[bool]:

@@ -7,20 +7,24 @@ removes what identifies a person (names, e-mail, function, remarks, personal lin
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, delete, func, literal, select, update
+from sqlalchemy import String, cast, delete, func, literal, or_, select, update
 
 from scheduler.extensions import db
 from scheduler.models import (
+    ACTIVE_STATUSES,
+    AuditEntry,
     Event,
     OutboxMessage,
     Person,
     Registration,
+    RegistrationStatus,
     StaffUser,
     TrainingRequest,
     utcnow,
 )
 from scheduler.services import audit, places
 from scheduler.services.people import normalise_email
+from scheduler.services.registrations import fill_from_waiting_list
 
 
 @dataclass(frozen=True)
@@ -106,17 +110,32 @@ def _anonymise(ids: list[int], emails: set[str], now: datetime) -> int:
     return len(gone)
 
 
+def _requests_of(address: str):
+    return select(TrainingRequest).where(
+        func.lower(func.trim(TrainingRequest.email)) == address,
+        TrainingRequest.anonymised_at.is_(None))
+
+
 def lookup(email: str) -> dict:
-    """Everything held about an e-mail address, as plain data for a page or a JSON export."""
+    """Everything held about an e-mail address, as plain data for a page or a JSON export:
+    registrations, training requests, the mails about either, and staff actions on them."""
     address = normalise_email(email)
     registrations = db.session.scalars(
         select(Registration).where(Registration.email_normalised == address)
         .order_by(Registration.id)
     ).all()
     ids = [r.id for r in registrations]
+    requests = db.session.scalars(_requests_of(address).order_by(TrainingRequest.id)).all()
+    request_ids = [r.id for r in requests]
     messages = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.registration_id.in_(ids))
+        select(OutboxMessage).where(or_(OutboxMessage.registration_id.in_(ids),
+                                        OutboxMessage.training_request_id.in_(request_ids)))
         .order_by(OutboxMessage.id)
+    ).all() if ids or request_ids else []
+    history = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.subject_type == "registration",
+                                 AuditEntry.subject_id.in_(ids))
+        .order_by(AuditEntry.id)
     ).all() if ids else []
     person = db.session.scalars(select(Person).where(Person.email_normalised == address)).first()
     return {
@@ -129,21 +148,53 @@ def lookup(email: str) -> dict:
             "organisation": r.organisation_name, "role": r.role.value, "function": r.function,
             "remarks": r.remarks, "registered_at": r.created_at.isoformat(),
         } for r in registrations],
+        "training_requests": [{
+            "organisation": r.organisation_name, "contact_name": r.contact_name,
+            "email": r.email, "phone": r.phone, "audience": r.audience.value,
+            "expected_count": r.expected_count, "preferred_dates": r.preferred_dates,
+            "local_questions": r.local_questions, "status": r.status.value,
+            "received_at": r.created_at.isoformat(),
+        } for r in requests],
         "mails": [{
             "subject": m.subject, "status": m.status.value, "queued_at": m.created_at.isoformat(),
             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
         } for m in messages],
+        "staff_actions": [{
+            "action": entry.action, "at": entry.created_at.isoformat(),
+        } for entry in history],
     }
 
 
 def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
-    """Remove everything held about an e-mail address now; the audit log keeps only the fact."""
+    """Remove everything held about an e-mail address now; the audit log keeps only the fact.
+
+    A registration that still holds or waits for a place is cancelled first, so its place
+    goes to the first in line; the person is not mailed (their address is what goes).
+    """
+    now = now or utcnow()
     address = normalise_email(email)
+    held = db.session.scalars(
+        select(Registration).where(Registration.email_normalised == address,
+                                   Registration.status.in_(ACTIVE_STATUSES))).all()
+    owners = places.lock_all([registration.places_owner for registration in held])
+    for registration in held:
+        db.session.refresh(registration)
+        owner = registration.places_owner
+        if registration.is_active and places.takes_places(owner, now):
+            registration.status = RegistrationStatus.cancelled
+            registration.cancelled_at = now
+            registration.waiting_reason = None
+    db.session.flush()
+    for owner in owners:
+        fill_from_waiting_list(owner)
     ids = db.session.scalars(
         select(Registration.id).where(Registration.email_normalised == address)).all()
-    _anonymise(ids, {address}, now or utcnow())
+    _anonymise(ids, {address}, now)
     db.session.execute(delete(Person).where(Person.email_normalised == address))
+    _anonymise_requests(db.session.scalars(
+        _requests_of(address).with_only_columns(TrainingRequest.id)).all(), now)
     audit.record(staff, "privacy.erase", "registration", None,
                  f"gegevens van één persoon gewist ({len(ids)} inschrijvingen)")
     db.session.commit()
     return len(ids)
+

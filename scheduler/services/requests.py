@@ -15,6 +15,7 @@ from scheduler.models import (
     Event,
     EventKind,
     EventStatus,
+    OutboxMessage,
     RequestStatus,
     StaffUser,
     TrainingPart,
@@ -132,11 +133,19 @@ def plan_as_activity(request: TrainingRequest, staff: StaffUser) -> Event:
 
 
 def notify_published(event: Event) -> int:
-    """Tell the requesters of a training that it is now published; the caller commits."""
+    """Tell the requesters of a training, once, that it is published; the caller commits.
+
+    Publishing again after a spell as a draft mails nobody a second time.
+    """
     linked = db.session.scalars(
         select(TrainingRequest).where(TrainingRequest.event_id == event.id,
                                       TrainingRequest.anonymised_at.is_(None))).all()
-    for request in linked:
+    keys = {f"request_published:{request.id}:{event.id}": request for request in linked}
+    told = set(db.session.scalars(
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))))
+    for key, request in keys.items():
+        if key in told:
+            continue
         notifications.queue_notice(
             "request_published", recipient=request.email, recipient_name=request.contact_name,
             subject=f"Gepland: {event.title}",
@@ -144,8 +153,9 @@ def notify_published(event: Event) -> int:
                  "via deze pagina:",
             lines=(dates.format_when(event.starts_at, event.ends_at),),
             link=public_url("events.detail", slug=event.slug), training_request_id=request.id,
+            dedupe_key=key,
         )
-    return len(linked)
+    return len(keys) - len(told)
 
 
 def _first_date(text: str):

@@ -105,7 +105,7 @@ def check_password(password: str) -> None:
 def set_password(user: StaffUser, password: str) -> None:
     check_password(password)
     user.password_hash = generate_password_hash(password)
-    audit.record(user, "staff.password", "staff", user.id, user.email)
+    audit.record(user, "staff.password", "staff", user.id)
     db.session.commit()
 
 
