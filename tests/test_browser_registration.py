@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from scheduler.extensions import db
 from scheduler.models import Event, EventKind, EventStatus, utcnow
@@ -48,9 +49,27 @@ def test_register_in_place_and_the_counter_drops(page, activity):
     fill(page, 1)
     page.click("button:has-text('Inschrijven')")
     expect(page.locator("#registration-body")).to_contain_text("Je bent ingeschreven")
+    expect(page.locator("#registration-body")).to_be_focused()
     expect(seats).to_contain_text("Nog 2 plaatsen")
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.url == url
+
+
+def test_long_words_stay_within_a_phone_screen(page, live_app, activity):
+    url = activity("lange-woorden", capacity=3)
+    word = "Radicaliseringspreventieketenoverleg" * 4
+    with live_app.app_context():
+        event = db.session.scalars(select(Event).where(Event.slug == "lange-woorden")).one()
+        event.title = word
+        event.venue = word
+        event.description = f"# {word}\n\nhttps://example.org/{word}/{word}"
+        db.session.commit()
+        db.session.remove()
+    page.set_viewport_size({"width": 360, "height": 740})
+    for address in (url, url.rsplit("/", 2)[0] + "/"):
+        page.goto(address)
+        expect(page.get_by_text(word).first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, address
 
 
 def test_invalid_email_shows_inline_error_and_keeps_values(page, activity):

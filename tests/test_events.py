@@ -255,6 +255,13 @@ def test_activity_page_shows_everything(client, make_event, make_theme, municipa
     assert "Nog 20 plaatsen" in page
 
 
+def test_a_markdown_heading_of_any_level_is_a_heading_below_the_page_title(client, make_event):
+    event = make_event(description="# Programma\n\n### Voormiddag\n\n###### Klein")
+    page = client.get(f"/activiteiten/{event.slug}").text
+    assert "<h2>Programma</h2>" in page and "<h3>Voormiddag</h3>" in page
+    assert "<h6>Klein</h6>" in page and "# Programma" not in page and "<h1>Programma" not in page
+
+
 def test_cancelled_activity_says_so(client, make_event):
     event = make_event(status=EventStatus.cancelled, cancellation_reason="De spreker is ziek.")
     page = client.get(f"/activiteiten/{event.slug}").get_data(as_text=True)

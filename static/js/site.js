@@ -1,10 +1,17 @@
-// Moves focus to the first field with an error after a form comes back with messages,
-// so keyboard and screen-reader users land where the problem is.
+// Moves focus to the first field with an error after a form comes back with messages, or
+// else to the outcome htmx just put in place (marked data-takes-focus), so keyboard and
+// screen-reader users land where the answer is instead of at the top of the page.
 (function () {
   function focusFirstError(root) {
     var invalid = root.querySelector('[aria-invalid="true"]');
     if (invalid) {
       invalid.focus();
+      return;
+    }
+    var outcome = document.querySelector("[data-takes-focus]");
+    if (outcome) {
+      outcome.removeAttribute("data-takes-focus");
+      outcome.focus();
     }
   }
   document.addEventListener("DOMContentLoaded", function () {
