@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
@@ -173,3 +173,37 @@ def test_cancelling_a_series_enrolment_marks_its_sessions_cancelled(make_event, 
     entries = icalendar.Calendar.from_ical(message.calendar).walk("VEVENT")
     assert sorted(str(entry["uid"]) for entry in entries) == sorted(s.uid for s in sessions)
     assert {str(entry["status"]) for entry in entries} == {"CANCELLED"}
+
+
+def snapshot() -> tuple[list, int]:
+    """Every registration's status and how many mails are queued."""
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Registration.id, Registration.status).order_by(Registration.id)).all()
+    return [tuple(row) for row in rows], db.session.scalar(select(func.count(OutboxMessage.id)))
+
+
+def test_every_action_posted_twice_changes_and_mails_nothing_the_second_time(
+        client, staff, make_event):
+    """A double click, a reload or a second tab: the second post is refused in words."""
+    event = make_event(capacity=2, is_moderated=True)
+    people = [registrations.register(event.id, applicant(n, organisation=f"Org {n}")).registration
+              for n in (1, 2, 3, 4)]
+    staff.login("baas@vvsg.be", is_admin=True)
+    registration_url = f"/beheer/activiteiten/{event.id}/inschrijvingen"
+    posts = [
+        (f"{registration_url}/{people[0].id}/goedkeuren", {}),
+        (f"{registration_url}/{people[1].id}/weigeren", {}),
+        (f"{registration_url}/{people[3].id}/doorschuiven", {}),
+        (f"/inschrijving/{people[0].token}/annuleren", {}),
+        (f"/beheer/activiteiten/{event.id}/publiceren", {}),
+        ("/beheer/privacy/wissen", {"email": people[2].email}),
+        (f"/beheer/activiteiten/{event.id}/annuleren", {"reason": "Spreker ziek."}),
+    ]
+    for url, data in posts:
+        first = client.post(url, data=data)
+        assert first.status_code in (200, 303), url
+        before = snapshot()
+        second = client.post(url, data=data)
+        assert second.status_code in (200, 303, 404, 409, 422), url
+        assert snapshot() == before, url

@@ -1,6 +1,7 @@
 """The outbox against a real SMTP server on 127.0.0.1 (aiosmtpd)."""
 
 import email
+import random
 import threading
 from datetime import timedelta
 from email import policy
@@ -265,3 +266,16 @@ def test_a_title_is_mail_text_not_markup_or_template(app, make_event):
     message = outcome.registration.messages[0]
     assert message.subject == "Bevestiging: Vorming <b>A & B</b> {{ 7*7 }}"
     assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in message.html_body and "49" not in message.subject
+
+
+def test_message_ids_do_not_follow_the_shared_random_state():
+    """Hypothesis seeds `random` per example: two mails in one example once shared an id."""
+    state = random.getstate()
+    try:
+        ids = set()
+        for _ in range(2):
+            random.seed(0)
+            ids.add(outbox.new_message_id())
+    finally:
+        random.setstate(state)
+    assert len(ids) == 2
