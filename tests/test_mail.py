@@ -268,7 +268,7 @@ def test_a_title_is_mail_text_not_markup_or_template(app, make_event):
     assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in message.html_body and "49" not in message.subject
 
 
-def test_message_ids_do_not_follow_the_shared_random_state():
+def test_message_ids_do_not_follow_the_shared_random_state(app):
     """Hypothesis seeds `random` per example: two mails in one example once shared an id."""
     state = random.getstate()
     try:
