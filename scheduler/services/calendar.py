@@ -16,8 +16,9 @@ from scheduler.models import Event, RegistrationStatus
 
 PRODID = "-//Vereniging van Vlaamse Steden en Gemeenten//scheduler//NL"
 TIMEZONE = "Europe/Brussels"
-# Part of every ETag, so that a change in how feeds are written reaches every calendar.
-FORMAT_VERSION = "1"
+# Part of every ETag and stored serialisation, so that a change in how feeds are written
+# reaches every calendar (2: the meeting link left the public feeds).
+FORMAT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Entry:
     event: Event
     status: str | None = None
     summary_prefix: str = ""
+    # The online meeting link is for participants only: never in a public feed or download.
+    meeting_link: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,10 @@ SERIALISED_LIMIT = 20_000
 
 
 def _key(uid: str, sequence: int, updated_at: datetime, status: str | None, prefix: str,
-         url: str, theme_names: Iterable[str], municipality_name: str | None) -> tuple:
+         url: str, theme_names: Iterable[str], municipality_name: str | None,
+         meeting_link: bool = False) -> tuple:
     return (FORMAT_VERSION, uid, sequence, updated_at.isoformat(), status, prefix, url,
-            tuple(sorted(theme_names)), municipality_name)
+            tuple(sorted(theme_names)), municipality_name, meeting_link)
 
 
 def _digest(key: tuple) -> str:
@@ -166,7 +170,7 @@ def _entry_bytes(entry: Entry, url: str) -> bytes:
     event = entry.event
     key = _key(event.uid, event.sequence, event.updated_at, entry.status, entry.summary_prefix,
                url, (theme.name for theme in event.themes),
-               event.municipality.name if event.municipality else None)
+               event.municipality.name if event.municipality else None, entry.meeting_link)
     body = _serialised.get(key)
     return body if body is not None else _remember(key, event_component(entry, url).to_ical())
 
@@ -185,11 +189,15 @@ def event_component(entry: Entry, url: str) -> VEvent:
     component.add("dtend", event.ends_at.astimezone(BRUSSELS))
     prefix = "GEANNULEERD: " if event.is_cancelled else entry.summary_prefix
     component.add("summary", prefix + event.title)
-    component.add("description", _description(event, url))
+    meeting_link = event.online_url if entry.meeting_link and not cancelled else None
+    component.add("description", _description(event, url, meeting_link))
     location = location_of(event)
     if location:
         component.add("location", location)
     component.add("url", url)
+    if meeting_link:
+        component.add("conference", meeting_link, parameters={
+            "VALUE": "URI", "FEATURE": ["AUDIO", "VIDEO"], "LABEL": "Online deelnemen"})
     component.add("categories", [labels.KIND[event.kind]] + [t.name for t in event.themes])
     component.add("status", "CANCELLED" if cancelled else entry.status or "CONFIRMED")
     component.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
@@ -199,7 +207,7 @@ def event_component(entry: Entry, url: str) -> VEvent:
 def personal_entry(event: Event, status: RegistrationStatus) -> Entry:
     """How one of a person's registrations shows in their own calendar."""
     if status is RegistrationStatus.confirmed:
-        return Entry(event, "CONFIRMED")
+        return Entry(event, "CONFIRMED", meeting_link=True)
     if status is RegistrationStatus.waiting:
         return Entry(event, "TENTATIVE", "[Wachtlijst] ")
     if status is RegistrationStatus.pending:
@@ -207,7 +215,7 @@ def personal_entry(event: Event, status: RegistrationStatus) -> Entry:
     return Entry(event, "CANCELLED", "[Niet ingeschreven] ")
 
 
-def _description(event: Event, url: str) -> str:
+def _description(event: Event, url: str, meeting_link: str | None) -> str:
     parts = []
     if event.is_cancelled:
         parts.append("Deze activiteit is geannuleerd.")
@@ -217,8 +225,8 @@ def _description(event: Event, url: str) -> str:
         parts.append(event.summary)
     if event.description:
         parts.append(event.description)
-    if event.online_url:
-        parts.append(f"Online deelnemen: {event.online_url}")
+    if meeting_link:
+        parts.append(f"Online deelnemen: {meeting_link}")
     parts.append(f"Meer info en inschrijven: {url}")
     return "\n\n".join(parts)
 

@@ -99,6 +99,7 @@ def queue(
         "sessions": sessions,
         "event": event,
         "location": calendar.location_of(event) if event else "",
+        "meeting_links": meeting_links(registration, sessions),
         "personal_url": public_url("registrations.detail", token=registration.token),
         "event_url": public_url("events.detail", slug=sessions[0].slug) if sessions else "",
         "helpdesk_email": config["HELPDESK_EMAIL"],
@@ -128,6 +129,14 @@ def queue(
     return message
 
 
+def meeting_links(registration: Registration, sessions: list[Event]) -> list[str]:
+    """The online meeting links a registration may see: only once it is confirmed."""
+    if registration.status is not RegistrationStatus.confirmed:
+        return []
+    return list(dict.fromkeys(session.online_url for session in sessions
+                              if session.online_url and not session.is_cancelled))
+
+
 def queue_promotions(promoted: list[Registration]) -> None:
     """Tell everyone who moved up from the waiting list; the caller commits."""
     for registration in promoted:
@@ -147,7 +156,8 @@ def _attach_calendar(message: OutboxMessage, method: str | None, registration: R
     config = current_app.config
     message.calendar_method = method
     message.calendar = calendar.build_invitation(
-        [calendar.Entry(session, status) for session in sessions],
+        [calendar.Entry(session, status, meeting_link=status == "CONFIRMED")
+         for session in sessions],
         method=method,
         event_url=lambda event: public_url("events.detail", slug=event.slug),
         organizer=(config["HELPDESK_EMAIL"], config["ORGANISATION_NAME"]),

@@ -18,7 +18,7 @@ from scheduler.forms.public import RegistrationForm
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
 from scheduler.models import utcnow
-from scheduler.services import agenda, feeds, people, places
+from scheduler.services import agenda, feeds, notifications, people, places
 from scheduler.services import registrations as registration_service
 from scheduler.views.events import render_detail
 
@@ -92,6 +92,8 @@ def detail(token: str):
         "registrations/detail.html",
         registration=registration,
         sessions=sessions,
+        meeting_links=notifications.meeting_links(
+            registration, [registration.event] if registration.event else sessions),
         position=places.waiting_position(registration),
         now=utcnow(),
         feed_url=feed_url,
