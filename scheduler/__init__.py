@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from flask import Flask, make_response, render_template, request
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from scheduler import config as settings
 from scheduler.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -30,6 +30,13 @@ class SlugConverter(BaseConverter):
     """Lower-case letters, digits and hyphens; anything else is a 404 before any query runs."""
 
     regex = r"[a-z0-9-]{1,120}"
+
+
+class IdConverter(IntegerConverter):
+    """A row id: a number too large for the database's integer is a 404, not an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        super().__init__(url_map, *args, max=2**31 - 1, **kwargs)
 
 
 class TokenConverter(BaseConverter):
@@ -63,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.url_map.converters["slug"] = SlugConverter
     app.url_map.converters["token"] = TokenConverter
+    app.url_map.converters["int"] = IdConverter
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
@@ -174,7 +182,7 @@ def _register_error_pages(app: Flask) -> None:
             return retarget(make_response(html, code), "#alerts")
         return render_template("errors/error.html", heading=heading, text=text), code
 
-    for code in (400, 404, 405, 410, 429, 500):
+    for code in (400, 403, 404, 405, 410, 429, 500):
         app.register_error_handler(code, render_error)
 
 

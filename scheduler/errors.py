@@ -23,6 +23,11 @@ class EventNotOpenError(SchedulerError):
     message = "Voor deze activiteit kan je niet (meer) inschrijven."
 
 
+class EditConflictError(SchedulerError):
+    message = ("Iemand anders heeft dit intussen gewijzigd. Herlaad de pagina en breng je "
+               "wijziging opnieuw aan.")
+
+
 class AlreadyCancelledError(SchedulerError):
     message = "Deze inschrijving is al geannuleerd."
 

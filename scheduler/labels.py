@@ -41,6 +41,9 @@ ERRORS = {
     400: ("Ongeldige aanvraag",
           "We konden deze aanvraag niet verwerken. Controleer het adres of het formulier en "
           "probeer opnieuw."),
+    403: ("Geen toegang",
+          "Deze pagina of actie is alleen voor beheerders. Vraag een beheerder als je ze nodig "
+          "hebt."),
     404: ("Pagina niet gevonden",
           "Deze pagina bestaat niet (meer). Misschien is de link onvolledig of is de activiteit "
           "verwijderd."),

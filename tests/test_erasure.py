@@ -105,3 +105,23 @@ def test_no_mail_goes_to_an_erased_person_of_a_running_activity(make_event, staf
     changed = db.session.scalars(
         select(OutboxMessage.recipient).where(OutboxMessage.kind == "event_changed")).all()
     assert changed == ["an2@example.org"]
+
+
+def test_erasure_frees_places_in_every_activity_and_series_at_once(make_event, make_series,
+                                                                   staff):
+    series = make_series(capacity=1)
+    session = make_event(series=series)
+    activities = [make_event(capacity=1), session]
+    waiting = []
+    for activity in activities:
+        registrations.register(activity.id, applicant(1, organisation="A"))
+        waiting.append(registrations.register(
+            activity.id, applicant(len(waiting) + 2, organisation="B")).registration)
+    admin = staff.create()
+    assert privacy.erase("an1@example.org", admin) == 2
+    for person in waiting:
+        db.session.refresh(person)
+        assert person.status is S.confirmed
+    entries = len(db.session.scalars(select(AuditEntry)).all())
+    assert privacy.erase("an1@example.org", admin) == 0
+    assert len(db.session.scalars(select(AuditEntry)).all()) == entries

@@ -149,7 +149,7 @@ def test_migration_clears_the_places_sessions_held_of_their_own(tmp_path):
     assert [tuple(row) for row in rows] == [(1, 1, None, None, 0), (2, None, 2, 1, 1)]
 
 
-def test_migration_removes_addresses_from_the_audit_log(tmp_path):
+def test_migration_removes_addresses_from_the_audit_log_and_marks_requesters_told(tmp_path):
     app = create_app(base_config(f"sqlite:///{tmp_path / 'old.db'}"))
     with app.app_context():
         upgrade(revision="3b7e0c5d9a12")
@@ -159,9 +159,33 @@ def test_migration_removes_addresses_from_the_audit_log(tmp_path):
                 "INSERT INTO audit_log (id, action, subject_type, summary, created_at)"
                 " VALUES (:id, 'registration.approve', 'registration', :summary,"
                 " '2026-01-01 00:00:00')"), {"id": entry_id, "summary": summary})
+        # An earlier version mailed the requester again at every publication.
+        db.session.execute(text(
+            "INSERT INTO events (id, uid, sequence, kind, status, title, slug, summary,"
+            " description, starts_at, ends_at, venue, address, is_moderated, audience,"
+            " cancellation_reason, created_at, updated_at) VALUES (7, 'e7', 0, 'training',"
+            " 'published', 'Vorming', 'vorming', '', '', '2027-01-01 09:00:00',"
+            " '2027-01-01 12:00:00', '', '', 0, 'both', '', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00')"))
+        db.session.execute(text(
+            "INSERT INTO training_requests (id, contact_name, email, phone, audience,"
+            " preferred_dates, local_questions, status, internal_notes, event_id,"
+            " organisation_other, created_at, updated_at) VALUES (1, 'An', 'an@gent.be', '',"
+            " 'both', '', '', 'planned', '', 7, 'Gent', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00')"))
+        for message_id in (1, 2):
+            db.session.execute(text(
+                "INSERT INTO outbox (id, kind, training_request_id, recipient, recipient_name,"
+                " subject, text_body, html_body, message_id, status, attempts, last_error,"
+                " next_attempt_at, created_at) VALUES (:id, 'request_published', 1,"
+                " 'an@gent.be', 'An', 'Gepland', '', '', :message_id, 'sent', 1, '',"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+                {"id": message_id, "message_id": f"<{message_id}@x>"})
         db.session.commit()
         upgrade()
         summaries = db.session.scalars(text("SELECT summary FROM audit_log ORDER BY id")).all()
+        keys = db.session.scalars(text("SELECT dedupe_key FROM outbox ORDER BY id")).all()
         db.session.remove()
         db.engine.dispose()
     assert summaries == ["[adres]", "[adres] toegevoegd", "Vorming 1: zaal te klein"]
+    assert keys == ["request_published:1:7", None]

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -11,9 +11,18 @@ from sqlalchemy import func, select
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.models import OutboxMessage, Registration, RegistrationStatus, utcnow
+from scheduler.models import (
+    AuditEntry,
+    Event,
+    EventStatus,
+    OutboxMessage,
+    Registration,
+    RegistrationStatus,
+    utcnow,
+)
 from scheduler.services import moderation, places, planning, registrations
-from tests.helpers import applicant, statuses
+from scheduler.services import series as series_service
+from tests.helpers import applicant, event_fields, statuses
 
 S = RegistrationStatus
 PROMOTIONS = ("promoted", "promoted_pending", "approved")
@@ -35,9 +44,14 @@ def cancelled_full_activity(make_event, staff):
     return event, people, admin
 
 
-def test_a_cancellation_on_a_cancelled_activity_promotes_nobody(cancelled_full_activity):
+def test_a_cancellation_on_a_cancelled_activity_is_refused_and_promotes_nobody(
+        cancelled_full_activity):
+    """There is nothing left to cancel: everyone already had the cancellation."""
     event, (confirmed, first_waiting, _second), _admin = cancelled_full_activity
-    registrations.cancel_registration(confirmed.token)
+    before = len(kinds(confirmed))
+    with pytest.raises(SchedulerError, match="gaat niet door"):
+        registrations.cancel_registration(confirmed.token)
+    assert len(kinds(confirmed)) == before
     db.session.refresh(first_waiting)
     assert first_waiting.status is S.waiting
     assert not set(kinds(first_waiting)) & set(PROMOTIONS)
@@ -175,12 +189,15 @@ def test_cancelling_a_series_enrolment_marks_its_sessions_cancelled(make_event, 
     assert {str(entry["status"]) for entry in entries} == {"CANCELLED"}
 
 
-def snapshot() -> tuple[list, int]:
-    """Every registration's status and how many mails are queued."""
+def snapshot() -> tuple:
+    """Every registration's and activity's status, the mails queued and the audit log."""
     db.session.expire_all()
     rows = db.session.execute(
         select(Registration.id, Registration.status).order_by(Registration.id)).all()
-    return [tuple(row) for row in rows], db.session.scalar(select(func.count(OutboxMessage.id)))
+    activities = db.session.execute(select(Event.id, Event.status).order_by(Event.id)).all()
+    return ([tuple(row) for row in rows], [tuple(row) for row in activities],
+            db.session.scalar(select(func.count(OutboxMessage.id))),
+            db.session.scalar(select(func.count(AuditEntry.id))))
 
 
 def test_every_action_posted_twice_changes_and_mails_nothing_the_second_time(
@@ -207,3 +224,106 @@ def test_every_action_posted_twice_changes_and_mails_nothing_the_second_time(
         second = client.post(url, data=data)
         assert second.status_code in (200, 303, 404, 409, 422), url
         assert snapshot() == before, url
+
+
+def test_a_series_that_takes_places_again_fills_them_at_once(make_event, make_series, staff):
+    """Every session cancelled, a place added meanwhile, then staff add a session and publish it."""
+    series = make_series(capacity=1)
+    sessions = [make_event(series=series, starts_at=utcnow() + timedelta(days=days))
+                for days in (5, 12)]
+    registrations.register(sessions[0].id, applicant(1, organisation="A"))
+    waiting = registrations.register(sessions[0].id, applicant(2, organisation="B")).registration
+    admin = staff.create()
+    for session in sessions:
+        planning.cancel_event(session, "Geen zaal.", admin)
+    series_service.update_series(series, series_service.SeriesSettings(
+        title=series.title, capacity=2), admin)
+    db.session.refresh(waiting)
+    assert waiting.status is S.waiting
+    added = series_service.add_session(series, series_service.SessionFields(
+        day=(utcnow() + timedelta(days=30)).date(), start_time=time(9), end_time=time(12)), admin)
+    assert added.status is EventStatus.draft  # nothing of the series is public any more
+    planning.set_published(added, True, admin)
+    db.session.refresh(waiting)
+    assert waiting.status is S.confirmed and "promoted" in kinds(waiting)
+
+
+def test_an_activity_moved_back_before_its_start_fills_its_places(make_event, staff):
+    event = make_event(capacity=1, starts_at=utcnow() - timedelta(hours=1))
+    admin = staff.create()
+    registrations.register(event.id, applicant(1, organisation="A"), staff=admin)
+    waiting = registrations.register(event.id, applicant(2, organisation="B"),
+                                     staff=admin).registration
+    planning.save_event(event, event_fields(event, capacity=2), admin)
+    db.session.refresh(waiting)
+    assert waiting.status is S.waiting  # it has begun: nobody gets a place
+    later = utcnow() + timedelta(days=2)
+    planning.save_event(event, event_fields(event, starts_at=later,
+                                            ends_at=later + timedelta(hours=3)), admin)
+    db.session.refresh(waiting)
+    assert waiting.status is S.confirmed and "promoted" in kinds(waiting)
+
+
+def test_nobody_is_added_by_hand_to_a_draft(make_event, staff):
+    event = make_event(status=EventStatus.draft)
+    with pytest.raises(SchedulerError):
+        moderation.register_by_hand(event.id, applicant(1), staff.create())
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_series_enrolment_is_not_cancelled_when_no_session_goes_on(make_event, make_series,
+                                                                      staff):
+    series = make_series()
+    session = make_event(series=series)
+    person = registrations.register(session.id, applicant(1)).registration
+    planning.cancel_event(session, "Weg.", staff.create())
+    with pytest.raises(SchedulerError, match="gaat niet door"):
+        registrations.cancel_registration(person.token)
+
+
+def test_on_a_running_activity_staff_decide_and_nobody_overtakes_the_list(client, make_event,
+                                                                          staff):
+    """Walk-ins: the list no longer moves by itself once it began, but staff may still move
+    someone up, and a later walk-in waits behind those already waiting."""
+    event = make_event(capacity=1, starts_at=utcnow() - timedelta(hours=1))
+    admin = staff.create()
+    registrations.register(event.id, applicant(1, organisation="A"), staff=admin)
+    waiting = registrations.register(event.id, applicant(2, organisation="B"),
+                                     staff=admin).registration
+    planning.save_event(event, event_fields(event, capacity=5), admin)
+    later = moderation.register_by_hand(event.id, applicant(3, organisation="C"), admin)
+    assert later.registration.status is S.waiting
+    page = client.get(f"/inschrijving/{waiting.token}").text
+    assert "niet meer automatisch door" in page and "Inschrijving annuleren" not in page
+    moderation.promote(waiting, event.id, admin)
+    assert [status for status, _ in statuses(event)] == [S.confirmed, S.confirmed, S.waiting]
+
+
+def test_a_session_is_added_once_from_two_tabs(make_event, make_series, staff):
+    series = make_series()
+    make_event(series=series)
+    admin = staff.create()
+    fields = series_service.SessionFields(
+        day=(utcnow() + timedelta(days=40)).date(), start_time=time(9), end_time=time(12))
+    series_service.add_session(series, fields, admin)
+    with pytest.raises(SchedulerError, match="al een bijeenkomst"):
+        series_service.add_session(series, fields, admin)
+    db.session.refresh(series)
+    assert len(series.events) == 2
+
+
+def test_a_copied_session_is_an_extra_one(make_event, make_series, staff):
+    series = make_series(title="Intervisie")
+    session = make_event(series=series, title="Intervisie (1/1)")
+    copy = planning.duplicate_event(session, staff.create())
+    assert copy.title == "Intervisie (extra bijeenkomst)" and copy.series_id == series.id
+
+
+def test_cancelling_a_place_on_the_list_sends_no_calendar(make_event):
+    event = make_event(capacity=1)
+    registrations.register(event.id, applicant(1, organisation="A"))
+    waiting = registrations.register(event.id, applicant(2, organisation="B")).registration
+    registrations.cancel_registration(waiting.token)
+    message = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "cancelled_by_person")).one()
+    assert message.calendar is None

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -386,3 +387,45 @@ def test_series_dates_are_checked(client, staff, dates, message):
     })
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert db.session.scalars(select(Event)).all() == []
+
+
+def test_a_form_opened_before_someone_else_saved_is_refused(client, staff, make_event):
+    """Two tabs: saving the older one would silently move the activity back."""
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    staff.login()
+    page = client.get(f"/beheer/activiteiten/{event.id}").text
+    seen = re.search(r'name="edited_version" type="hidden" value="([^"]+)"', page).group(1)
+    client.post(f"/beheer/activiteiten/{event.id}", data=event_form(
+        title=event.title, slug=event.slug, day="2031-04-01", edited_version=seen))
+    db.session.refresh(event)
+    moved_to, mails = event.starts_at, len(db.session.scalars(select(OutboxMessage)).all())
+    stale = client.post(f"/beheer/activiteiten/{event.id}", data=event_form(
+        title=event.title, slug=event.slug, day="2031-03-11", venue="Raadzaal",
+        edited_version=seen))
+    assert stale.status_code == 409 and "intussen gewijzigd" in stale.text
+    db.session.refresh(event)
+    assert event.starts_at == moved_to and event.venue == "Stadhuis"
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == mails
+
+
+@pytest.mark.parametrize("path", [
+    "/beheer/activiteiten/99999999999999999999999",
+    "/beheer/activiteiten/99999999999999999999999/inschrijvingen",
+    "/beheer/reeksen/99999999999999999999999",
+    "/beheer/aanvragen/99999999999999999999999",
+])
+def test_an_id_too_large_for_the_database_is_a_404(client, staff, path):
+    staff.login()
+    assert client.get(path).status_code == 404
+    huge = "99999999999999999999999"
+    for action in (f"/beheer/activiteiten/{huge}/publiceren",
+                   f"/beheer/activiteiten/1/inschrijvingen/{huge}/weigeren"):
+        assert client.post(action).status_code == 404
+
+
+def test_a_page_for_admins_only_answers_in_dutch(client, staff):
+    staff.login()
+    response = client.get("/beheer/logboek")
+    assert response.status_code == 403
+    assert 'lang="nl' in response.text and "Geen toegang" in response.text

@@ -8,6 +8,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -43,7 +44,7 @@ from scheduler.forms.fields import (
 )
 from scheduler.forms.public import RegistrationForm
 from scheduler.models import Audience, EventKind, utcnow
-from scheduler.services.planning import OWNED_BY_SERIES, EventFields
+from scheduler.services.planning import OWNED_BY_SERIES, EventFields, version_of
 from scheduler.services.series import SeriesFields, SeriesSettings, SessionFields
 from scheduler.services.staff import MINIMUM_PASSWORD_LENGTH, PASSWORD_TOO_SHORT
 
@@ -100,6 +101,9 @@ class PlanningForm(FlaskForm):
 
 class EventForm(PlanningForm):
     """An activity as staff plan it; times are Brussels wall-clock times."""
+
+    # The version of the activity this form showed: a save in another tab meanwhile wins.
+    edited_version = HiddenField()
 
     kind = SelectField("Soort", choices=choices(
         *((kind.value, label) for kind, label in labels.KIND.items())))
@@ -177,6 +181,7 @@ class EventForm(PlanningForm):
 
     def fill_from(self, event) -> None:
         """Show an existing activity in the form, in Brussels time."""
+        self.edited_version.data = version_of(event)
         starts, ends = local(event.starts_at), local(event.ends_at)
         self.kind.data, self.title.data, self.slug.data = event.kind.value, event.title, event.slug
         self.summary.data, self.description.data = event.summary, event.description

@@ -263,6 +263,7 @@ def build_invitation(
     event_url: Callable[[Event], str],
     organizer: tuple[str, str],
     attendee: tuple[str, str],
+    stamped_at: datetime,
 ) -> bytes:
     """An iTIP calendar for one mail: REQUEST adds or updates, CANCEL removes, PUBLISH offers.
 
@@ -279,6 +280,10 @@ def build_invitation(
     attendee_email, attendee_name = attendee
     for entry in entries:
         component = event_component(entry, event_url(entry.event))
+        # DTSTAMP of a message is when it was sent: a later message about an unchanged
+        # activity (a cancelled enrolment) must still read as newer than the invitation.
+        component.pop("dtstamp")
+        component.add("dtstamp", stamped_at)
         if method != "PUBLISH":
             component.add("organizer", f"mailto:{organizer_email}",
                           parameters={"CN": organizer_name})

@@ -25,9 +25,12 @@ from scheduler.services.registrations import Applicant, Outcome, register, relea
 
 
 def _refuse_when_over(owner: places.Owner) -> None:
-    if not places.takes_places(owner, utcnow()):
+    """Staff decide about places until the activity ends (a walk-in while it runs), never on
+    a cancelled or ended one; only the automatic moving up stops once it begins."""
+    if places.is_over(owner, utcnow()):
         db.session.rollback()
-        raise SchedulerError("Deze activiteit gaat niet (meer) door; er krijgt niemand een plaats.")
+        raise SchedulerError("Deze activiteit gaat niet door of is voorbij; er krijgt niemand "
+                             "een plaats.")
 
 
 def attendance_for(event: Event) -> dict[int, bool]:
@@ -134,7 +137,7 @@ def recent_cancellations(since: datetime, limit: int = 20) -> list[Registration]
     return list(db.session.scalars(
         select(Registration)
         .where(Registration.status == RegistrationStatus.cancelled,
-               Registration.cancelled_at >= since)
+               Registration.cancelled_at >= since, Registration.anonymised_at.is_(None))
         .options(joinedload(Registration.event), joinedload(Registration.series))
         .order_by(Registration.cancelled_at.desc())
         .limit(limit)

@@ -162,6 +162,7 @@ def _attach_calendar(message: OutboxMessage, method: str | None, registration: R
         event_url=lambda event: public_url("events.detail", slug=event.slug),
         organizer=(config["HELPDESK_EMAIL"], config["ORGANISATION_NAME"]),
         attendee=(registration.email, message.recipient_name),
+        stamped_at=utcnow(),
     ).decode("utf-8")
 
 

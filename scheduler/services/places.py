@@ -200,14 +200,23 @@ def status_for_newcomer(owner: Owner, organisation: Organisation | None,
                         organisation_other: str) -> tuple[RegistrationStatus, str | None]:
     """A place while one is free and the organisation is under its maximum; else the list.
 
-    Nobody who waits could take a free place (every change that frees or adds places fills
-    them from the list at once), so a newcomer given a place overtakes no one.
+    While the activity takes places nobody waits who could take a free one (every change that
+    frees or adds places fills them from the list at once). Once it has begun the list stands
+    still, so a newcomer (a walk-in added by staff) queues behind anyone waiting for a place.
     """
-    if seats_taken(owner) >= capacity(owner):
+    if seats_taken(owner) >= capacity(owner) or (
+            not takes_places(owner, utcnow()) and _someone_waits_for_a_place(owner)):
         return RegistrationStatus.waiting, None
     if organisation_is_full(owner, organisation, organisation_other):
         return RegistrationStatus.waiting, ORGANISATION_LIMIT
     return seat_status(owner), None
+
+
+def _someone_waits_for_a_place(owner: Owner) -> bool:
+    return db.session.scalar(select(
+        select(Registration.id).where(
+            of_owner(owner), Registration.status == RegistrationStatus.waiting,
+            Registration.waiting_reason.is_(None)).exists())) or False
 
 
 def _organisation_key(organisation_id: int | None, organisation_other: str) -> object:

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from scheduler.errors import (
+    EditConflictError,
     NotDeletableError,
     ScheduleChangeRefusedError,
     SchedulerError,
@@ -113,14 +114,21 @@ def _check_slug(slug: str, event: Event | None) -> None:
         raise SlugTakenError()
 
 
-def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> PlacesOutcome:
+def version_of(event: Event) -> str:
+    """What an edit form remembers of the activity it showed, to notice a save in between."""
+    return event.updated_at.isoformat()
+
+
+def save_event(event: Event | None, fields: EventFields, staff: StaffUser,
+               seen_version: str | None = None) -> PlacesOutcome:
     """Create or edit an activity.
 
     A published activity whose time or place changes is announced to everyone registered (its
     SEQUENCE rises, see models). A session stays in its series whatever is saved, and the
     places, moderation and maximum of a session are its series'. More places than before go to
     the waiting list at once. Raises SlugTakenError when another activity has the slug, and
-    ScheduleChangeRefusedError for a move of a cancelled activity or one into the past.
+    ScheduleChangeRefusedError for a move of a cancelled activity or one into the past, and
+    EditConflictError when ``seen_version`` is not the activity's version any more.
     """
     _check_slug(fields.slug, event)
     is_new = event is None
@@ -129,6 +137,9 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
     else:
         # Lock the places first: a registration may be counting them at this moment.
         event, _owner = places.lock(event.id)
+        if seen_version is not None and seen_version != version_of(event):
+            db.session.rollback()
+            raise EditConflictError()
     municipality = find_municipality(fields.municipality)
     themes = list(db.session.scalars(select(Theme).where(Theme.id.in_(fields.theme_ids))))
     if is_new:
@@ -147,15 +158,15 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser) -> Pl
         event.municipality_id = municipality.id if municipality else None
         event.themes = themes
         changed = not is_new and event.schedule_changed()
-        places_changed = (not is_new and not event.is_session
-                          and attributes_changed(event, OWNED_BY_SERIES))
     if changed:
         _check_move(event)
     db.session.flush()
     db.session.expire(event, ["municipality"])
     if changed and event.is_published:
         _announce_change(event)
-    outcome = after_places_change(event) if places_changed else PlacesOutcome(event)
+    # More places, or an activity that takes places again (moved back before its start):
+    # either way the waiting list moves up now.
+    outcome = PlacesOutcome(event) if is_new else after_places_change(event.places_owner)
     audit.record(staff, "event.create" if is_new else "event.edit", "event", event.id,
                  event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
     db.session.commit()
@@ -194,10 +205,13 @@ def set_published(event: Event, published: bool, staff: StaffUser) -> None:
     Raises SchedulerError for a cancelled activity (it stays cancelled in every calendar) and
     for taking back to draft an activity people registered for (cancel it instead).
     """
-    event, _owner = places.lock(event.id)
+    event, owner = places.lock(event.id)
     if event.is_cancelled:
         db.session.rollback()
         raise SchedulerError("Een geannuleerde activiteit blijft geannuleerd.")
+    if event.is_published == published:
+        db.session.rollback()
+        return
     if not published and event.is_published and places.active_for_event(event):
         # Their calendars and mails hold it: cancelling tells them, a draft would vanish.
         db.session.rollback()
@@ -209,6 +223,8 @@ def set_published(event: Event, published: bool, staff: StaffUser) -> None:
         training_requests.notify_published(event)
         if was_draft and event.is_session:
             invite_to_session(event)
+        # A session published again may give its series places to hand out.
+        registrations.fill_from_waiting_list(owner)
     audit.record(staff, "event.publish" if published else "event.unpublish", "event", event.id,
                  event.title)
     db.session.commit()
@@ -247,8 +263,10 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
 
 def duplicate_event(event: Event, staff: StaffUser) -> Event:
     """A draft copy for a new date, in the same series; nothing about registrations is copied."""
+    # "(3/3)" twice would be wrong; a copy in a series is one more meeting.
+    title = f"{event.series.title} (extra bijeenkomst)" if event.is_session else event.title
     copy = Event(
-        kind=event.kind, status=EventStatus.draft, title=event.title,
+        kind=event.kind, status=EventStatus.draft, title=title,
         slug=free_slug(event.slug), summary=event.summary, description=event.description,
         starts_at=event.starts_at, ends_at=event.ends_at, venue=event.venue,
         address=event.address, municipality=event.municipality, online_url=event.online_url,

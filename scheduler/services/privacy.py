@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, delete, func, literal, or_, select, update
+from sqlalchemy.orm import selectinload
 
+from scheduler import labels
 from scheduler.extensions import db
 from scheduler.models import (
     ACTIVE_STATUSES,
@@ -25,6 +27,7 @@ from scheduler.models import (
 from scheduler.services import audit, places
 from scheduler.services.people import normalise_email
 from scheduler.services.registrations import fill_from_waiting_list
+from scheduler.services.requests import REQUEST_STATUS
 
 
 @dataclass(frozen=True)
@@ -121,29 +124,36 @@ def lookup(email: str) -> dict:
     registrations, training requests, the mails about either, and staff actions on them."""
     address = normalise_email(email)
     registrations = db.session.scalars(
-        select(Registration).where(Registration.email_normalised == address)
+        select(Registration)
+        .options(selectinload(Registration.event), selectinload(Registration.series),
+                 selectinload(Registration.organisation))
+        .where(Registration.email_normalised == address)
         .order_by(Registration.id)
     ).all()
     ids = [r.id for r in registrations]
-    requests = db.session.scalars(_requests_of(address).order_by(TrainingRequest.id)).all()
+    requests = db.session.scalars(_requests_of(address).order_by(TrainingRequest.id)
+                                  .options(selectinload(TrainingRequest.organisation))).all()
     request_ids = [r.id for r in requests]
+    about = [condition for condition, rows in (
+        (OutboxMessage.registration_id.in_(ids), ids),
+        (OutboxMessage.training_request_id.in_(request_ids), request_ids)) if rows]
     messages = db.session.scalars(
-        select(OutboxMessage).where(or_(OutboxMessage.registration_id.in_(ids),
-                                        OutboxMessage.training_request_id.in_(request_ids)))
-        .order_by(OutboxMessage.id)
-    ).all() if ids or request_ids else []
+        select(OutboxMessage).where(or_(*about)).order_by(OutboxMessage.id)
+    ).all() if about else []
+    acted_on = [condition for condition, rows in (
+        ((AuditEntry.subject_type == "registration") & AuditEntry.subject_id.in_(ids), ids),
+        ((AuditEntry.subject_type == "request") & AuditEntry.subject_id.in_(request_ids),
+         request_ids)) if rows]
     history = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.subject_type == "registration",
-                                 AuditEntry.subject_id.in_(ids))
-        .order_by(AuditEntry.id)
-    ).all() if ids else []
+        select(AuditEntry).where(or_(*acted_on)).order_by(AuditEntry.id)
+    ).all() if acted_on else []
     person = db.session.scalars(select(Person).where(Person.email_normalised == address)).first()
     return {
         "email": address,
         "personal_feed": bool(person),
         "registrations": [{
             "activity": r.places_owner.title,
-            "status": r.status.value,
+            "status": r.status.value, "status_label": labels.REGISTRATION_STATUS[r.status],
             "first_name": r.first_name, "last_name": r.last_name, "email": r.email,
             "organisation": r.organisation_name, "role": r.role.value, "function": r.function,
             "remarks": r.remarks, "registered_at": r.created_at.isoformat(),
@@ -153,7 +163,8 @@ def lookup(email: str) -> dict:
             "email": r.email, "phone": r.phone, "audience": r.audience.value,
             "expected_count": r.expected_count, "preferred_dates": r.preferred_dates,
             "local_questions": r.local_questions, "status": r.status.value,
-            "received_at": r.created_at.isoformat(),
+            "status_label": REQUEST_STATUS[r.status],
+            "notes_of_staff": r.internal_notes, "received_at": r.created_at.isoformat(),
         } for r in requests],
         "mails": [{
             "subject": m.subject, "status": m.status.value, "queued_at": m.created_at.isoformat(),
@@ -169,32 +180,61 @@ def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
     """Remove everything held about an e-mail address now; the audit log keeps only the fact.
 
     A registration that still holds or waits for a place is cancelled first, so its place
-    goes to the first in line; the person is not mailed (their address is what goes).
+    goes to the first in line; the person is not mailed (their address is what goes). Returns
+    the number of registrations erased; erasing what is already gone changes and logs nothing.
     """
     now = now or utcnow()
     address = normalise_email(email)
-    held = db.session.scalars(
-        select(Registration).where(Registration.email_normalised == address,
-                                   Registration.status.in_(ACTIVE_STATUSES))).all()
-    owners = places.lock_all([registration.places_owner for registration in held])
+    held, owners = _lock_places_held_by(address)
     for registration in held:
-        db.session.refresh(registration)
-        owner = registration.places_owner
-        if registration.is_active and places.takes_places(owner, now):
+        if places.takes_places(registration.places_owner, now):
             registration.status = RegistrationStatus.cancelled
             registration.cancelled_at = now
             registration.waiting_reason = None
     db.session.flush()
     for owner in owners:
         fill_from_waiting_list(owner)
-    ids = db.session.scalars(
-        select(Registration.id).where(Registration.email_normalised == address)).all()
+    # An active registration made meanwhile for an activity not locked here is left alone:
+    # it came after the request, and anonymising it would leave a nameless place held.
+    locked_events = [owner.id for owner in owners if isinstance(owner, Event)]
+    locked_series = [owner.id for owner in owners if not isinstance(owner, Event)]
+    ids = db.session.scalars(select(Registration.id).where(
+        Registration.email_normalised == address, Registration.anonymised_at.is_(None),
+        or_(Registration.status.not_in(ACTIVE_STATUSES), Registration.event_id.in_(locked_events),
+            Registration.series_id.in_(locked_series)))).all()
+    request_ids = db.session.scalars(
+        _requests_of(address).with_only_columns(TrainingRequest.id)).all()
+    had_feed = db.session.execute(
+        delete(Person).where(Person.email_normalised == address)).rowcount
+    if not (ids or request_ids or had_feed):
+        db.session.rollback()
+        return 0
     _anonymise(ids, {address}, now)
-    db.session.execute(delete(Person).where(Person.email_normalised == address))
-    _anonymise_requests(db.session.scalars(
-        _requests_of(address).with_only_columns(TrainingRequest.id)).all(), now)
+    _anonymise_requests(request_ids, now)
     audit.record(staff, "privacy.erase", "registration", None,
-                 f"gegevens van één persoon gewist ({len(ids)} inschrijvingen)")
+                 f"gegevens van één persoon gewist ({len(ids)} inschrijvingen, "
+                 f"{len(request_ids)} aanvragen)")
     db.session.commit()
     return len(ids)
 
+
+def _lock_places_held_by(address: str) -> tuple[list[Registration], list[places.Owner]]:
+    """Lock the places of every activity this address holds or waits for a place in, and
+    return those registrations as they are under the lock, with the owners locked.
+
+    The registrations are read again once their places are locked; when one turned up for
+    another activity in between, the lock is taken again with it (nothing is written yet).
+    """
+    wanted: dict[tuple[str, int], places.Owner] = {}
+    while True:
+        owners = places.lock_all(list(wanted.values()))
+        held = db.session.scalars(
+            select(Registration)
+            .options(selectinload(Registration.event), selectinload(Registration.series))
+            .where(Registration.email_normalised == address,
+                   Registration.status.in_(ACTIVE_STATUSES))).all()
+        found = {(type(r.places_owner).__name__, r.places_owner.id): r.places_owner
+                 for r in held}
+        if found.keys() <= wanted.keys():
+            return list(held), owners
+        wanted |= found

@@ -20,6 +20,7 @@ from scheduler.extensions import db
 from scheduler.models import (
     ACTIVE_STATUSES,
     Event,
+    EventStatus,
     Registration,
     RegistrationStatus,
     RegistrationWindow,
@@ -73,10 +74,11 @@ def register(
     event, owner = places.lock(event_id)
     if staff is None:
         _check_open(event, now)
-    elif places.is_over(owner, now):
+    elif not event.is_published or places.is_over(owner, now):
+        # A draft is in no feed and on no page: nobody may hold a place in it.
         db.session.rollback()
         raise EventNotOpenError(
-            "Deze activiteit is geannuleerd of voorbij; er kan niemand meer bij.")
+            "Deze activiteit is niet gepubliceerd, geannuleerd of voorbij; er kan niemand bij.")
     email = people.normalise_email(applicant.email)
     existing = db.session.scalars(
         places.registrations_of(owner).where(
@@ -128,7 +130,8 @@ def cancel_registration(token: str, now: datetime | None = None) -> tuple[Regist
         raise LookupError(token)
     event_id = registration.event_id or _next_session_id(registration.series_id, now)
     if event_id is None:
-        raise RegistrationClosedError("Deze activiteit is al voorbij; annuleren kan niet meer.")
+        raise RegistrationClosedError("Deze activiteit is voorbij of gaat niet door; annuleren kan "
+                                      "niet meer.")
     _event, owner = places.lock(event_id)
     db.session.refresh(registration)
     if not registration.is_active:
@@ -137,9 +140,13 @@ def cancel_registration(token: str, now: datetime | None = None) -> tuple[Regist
     if registration.event is not None and registration.event.has_started(now):
         db.session.rollback()
         raise RegistrationClosedError("Deze activiteit is al begonnen; annuleren kan niet meer.")
+    if registration.event is not None and registration.event.is_cancelled:
+        db.session.rollback()
+        raise RegistrationClosedError("Deze activiteit gaat niet door; je hoeft niet te annuleren.")
     registration.cancelled_at = now
     promoted = release_place(registration, RegistrationStatus.cancelled, owner,
-                             "cancelled_by_person")
+                             "cancelled_by_person",
+                             with_calendar=registration.status is RegistrationStatus.confirmed)
     db.session.commit()
     return registration, promoted
 
@@ -192,7 +199,8 @@ def _check_open(event: Event, now: datetime) -> None:
 def _next_session_id(series_id: int | None, now: datetime) -> int | None:
     return db.session.scalar(
         select(Event.id)
-        .where(Event.series_id == series_id, Event.starts_at > now)
+        .where(Event.series_id == series_id, Event.status == EventStatus.published,
+               Event.starts_at > now)
         .order_by(Event.starts_at)
         .limit(1)
     )

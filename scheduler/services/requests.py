@@ -132,7 +132,7 @@ def plan_as_activity(request: TrainingRequest, staff: StaffUser) -> Event:
     return event
 
 
-def notify_published(event: Event) -> int:
+def notify_published(event: Event) -> None:
     """Tell the requesters of a training, once, that it is published; the caller commits.
 
     Publishing again after a spell as a draft mails nobody a second time.
@@ -155,7 +155,6 @@ def notify_published(event: Event) -> int:
             link=public_url("events.detail", slug=event.slug), training_request_id=request.id,
             dedupe_key=key,
         )
-    return len(keys) - len(told)
 
 
 def _first_date(text: str):

@@ -8,7 +8,7 @@ from datetime import date, time
 from sqlalchemy import select
 
 from scheduler import dates
-from scheduler.errors import SlugTakenError
+from scheduler.errors import SchedulerError, SlugTakenError
 from scheduler.extensions import db
 from scheduler.models import (
     Audience,
@@ -27,6 +27,7 @@ from scheduler.services.planning import (
     free_slug,
     invite_to_session,
 )
+from scheduler.services.registrations import fill_from_waiting_list
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,11 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
     """Add a meeting to a series. While the series is published the new session is published
     too, and everyone confirmed gets it in their calendar; otherwise it is a draft."""
     places.lock_owner(series)
+    starts_at = dates.brussels_to_utc(fields.day, fields.start_time)
+    if any(session.starts_at == starts_at and not session.is_cancelled
+           for session in series.events):
+        db.session.rollback()
+        raise SchedulerError("Deze reeks heeft al een bijeenkomst op dat moment.")
     is_public = any(session.is_published for session in series.events)
     last = series.events[-1] if series.events else None
     session = Event(
@@ -149,7 +155,7 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
         slug=free_slug(f"{series.slug}-{len(series.events) + 1}"),
         title=f"{series.title} (extra bijeenkomst)",
         summary=series.summary,
-        starts_at=dates.brussels_to_utc(fields.day, fields.start_time),
+        starts_at=starts_at,
         ends_at=dates.brussels_to_utc(fields.day, fields.end_time),
         venue=fields.venue, address=fields.address,
         municipality=find_municipality(fields.municipality),
@@ -164,6 +170,8 @@ def add_session(series: Series, fields: SessionFields, staff: StaffUser) -> Even
     db.session.flush()
     if is_public:
         invite_to_session(session)
+        # A series whose sessions had all passed or been cancelled takes places again.
+        fill_from_waiting_list(series)
     audit.record(staff, "series.add_session", "event", session.id,
                  f"{series.title}: {dates.format_short_datetime(session.starts_at)}")
     db.session.commit()
@@ -178,6 +186,7 @@ def publish_series(series: Series, staff: StaffUser) -> int:
     for event in drafts:
         event.status = EventStatus.published
         invite_to_session(event, enrolled)
+    fill_from_waiting_list(series)
     audit.record(staff, "series.publish", "series", series.id, f"{len(drafts)} sessies")
     db.session.commit()
     return len(drafts)

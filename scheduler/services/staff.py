@@ -48,7 +48,7 @@ def create_staff(
     )
     db.session.add(user)
     db.session.flush()
-    audit.record(by, "staff.create", "staff", user.id, f"{address} (admin: {is_admin})")
+    audit.record(by, "staff.create", "staff", user.id, f"admin: {is_admin}")
     db.session.commit()
     return user
 

@@ -66,12 +66,14 @@ def create(slug: str):
         return redirect(url_for("registrations.detail", token=outcome.registration.token), 303)
     event = agenda.get_public_event(slug)
     seats = places.summaries([event])[event.id]
+    now = utcnow()
     html = render_template(
         "registrations/_outcome.html",
         event=event,
         outcome=outcome,
         seats=seats,
-        availability=agenda.describe_availability(event, seats, utcnow()),
+        availability=agenda.describe_availability(event, seats, now),
+        now=now,
     )
     response = _private(make_response(html))
     return with_trigger(response, "registration-created") if outcome.is_new else response

@@ -2,7 +2,7 @@
 // else to the outcome htmx just put in place (marked data-takes-focus), so keyboard and
 // screen-reader users land where the answer is instead of at the top of the page.
 (function () {
-  function focusFirstError(root) {
+  function focusWhereTheAnswerIs(root) {
     var invalid = root.querySelector('[aria-invalid="true"]');
     if (invalid) {
       invalid.focus();
@@ -15,10 +15,10 @@
     }
   }
   document.addEventListener("DOMContentLoaded", function () {
-    focusFirstError(document);
+    focusWhereTheAnswerIs(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
-    focusFirstError(event.detail.elt);
+    focusWhereTheAnswerIs(event.detail.elt);
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");

@@ -3,7 +3,12 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from scheduler.errors import ScheduleChangeRefusedError, SchedulerError, SlugTakenError
+from scheduler.errors import (
+    EditConflictError,
+    ScheduleChangeRefusedError,
+    SchedulerError,
+    SlugTakenError,
+)
 from scheduler.extensions import db
 from scheduler.forms.fields import ConfirmForm
 from scheduler.forms.staff import (
@@ -71,11 +76,15 @@ def event_edit(event_id: int):
         form.fill_from(event)
     elif form.validate_on_submit():
         try:
-            outcome = planning.save_event(event, form.fields(), current_user)
+            outcome = planning.save_event(event, form.fields(), current_user,
+                                          seen_version=form.edited_version.data or None)
         except SlugTakenError as refusal:
             form.slug.errors.append(refusal.message)
         except ScheduleChangeRefusedError as refusal:
             form.day.errors.append(refusal.message)
+        except EditConflictError as refusal:
+            form.form_errors.append(refusal.message)
+            return _render_form(form, event, 409)
         else:
             flash_places("De wijzigingen zijn bewaard.", outcome)
             return redirect(url_for("staff.event_edit", event_id=event.id), 303)
