@@ -1,6 +1,9 @@
 """The fixtures live in tests/fixtures/; this file loads them and sums up the run."""
 
-pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.factories", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.databases", "tests.fixtures.factories", "tests.fixtures.browser",
+    "tests.fixtures.mail",
+]
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

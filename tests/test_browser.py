@@ -68,7 +68,8 @@ def test_filter_works_without_javascript(page_without_js, demo_site):
 
 @pytest.mark.parametrize(
     "path", ["/", "/?soort=werkbezoek", "/activiteiten/werkbezoek-livc-vilvoorde", "/archief",
-             "/activiteiten/bestaat-niet", "/abonneren", "/privacy"]
+             "/activiteiten/bestaat-niet", "/abonneren", "/privacy", "/mijn-inschrijvingen",
+             "/mijn-inschrijvingen?verstuurd=1"]
 )
 def test_pages_have_no_serious_accessibility_violations(page, demo_site, path):
     page.goto(demo_site.url + path)
@@ -83,3 +84,13 @@ def test_no_console_errors_or_csp_violations(page, demo_site):
     page.wait_for_url("**/?soort=vorming")
     page.goto(demo_site.url + "/activiteiten/werkbezoek-livc-vilvoorde")
     assert errors == []
+
+
+def test_asking_for_my_registrations_lands_on_the_answer(page, demo_site):
+    page.goto(demo_site.url + "/")
+    page.click("footer >> text=Mijn inschrijvingen")
+    page.fill("#email", "niemand@example.org")
+    page.click("button:has-text('Mail me mijn inschrijvingen')")
+    answer = page.locator("[role=status]")
+    expect(answer).to_contain_text("Bekijk je mailbox")
+    expect(answer).to_be_focused()

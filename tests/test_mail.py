@@ -17,37 +17,9 @@ from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, RegistrationStatus, utcnow
 from scheduler.services import notifications, outbox, registrations
 from tests.fixtures.databases import base_config
+from tests.fixtures.mail import Collector
 from tests.helpers import applicant
 from tests.postgres_server import free_port
-
-
-class Collector:
-    """An SMTP handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
-        with self.lock:
-            self.received.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-    @property
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [message for _, message in self.received]
-
-
-@pytest.fixture
-def smtp(app):
-    """A running SMTP server; the app is configured to use it."""
-    collector = Collector()
-    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield collector
-    controller.stop()
 
 
 def send(app) -> outbox.DeliveryReport:

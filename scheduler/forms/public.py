@@ -81,6 +81,12 @@ class PublicForm(FlaskForm):
         return valid
 
 
+class MyRegistrationsForm(PublicForm):
+    """An e-mail address, to mail its registrations and personal links to it."""
+
+    email = email_field()
+
+
 class RegistrationForm(PublicForm):
     """A person's registration for an activity or a series."""
 

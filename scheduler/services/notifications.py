@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from scheduler import labels
 from scheduler.extensions import db
 from scheduler.links import public_url
 from scheduler.models import (
@@ -102,6 +103,7 @@ def queue(
         "meeting_links": meeting_links(registration, sessions),
         "personal_url": public_url("registrations.detail", token=registration.token),
         "event_url": public_url("events.detail", slug=sessions[0].slug) if sessions else "",
+        "overview_url": public_url("registrations.overview"),
         "helpdesk_email": config["HELPDESK_EMAIL"],
         "organisation_name": config["ORGANISATION_NAME"],
     }
@@ -125,6 +127,31 @@ def queue(
     except EmailNotValidError as error:
         message.status = MailStatus.failed
         message.last_error = f"Ongeldig adres: {error}"
+    db.session.add(message)
+    return message
+
+
+def queue_overview(registrations: list[Registration], feed_token: str | None) -> OutboxMessage:
+    """One mail listing a person's registrations with their personal links; caller commits."""
+    latest = registrations[-1]
+    config = current_app.config
+    context = {
+        "recipient_name": clean_header(latest.first_name, 100),
+        "registrations": registrations,
+        "personal_url": lambda registration: public_url("registrations.detail",
+                                                        token=registration.token),
+        "feed_url": public_url("feeds.personal", token=feed_token) if feed_token else "",
+        "labels": labels,
+        "helpdesk_email": config["HELPDESK_EMAIL"],
+        "organisation_name": config["ORGANISATION_NAME"],
+    }
+    message = OutboxMessage(
+        kind="overview", recipient=latest.email,
+        recipient_name=clean_header(f"{latest.first_name} {latest.last_name}"),
+        subject="Je inschrijvingen", message_id=new_message_id(), next_attempt_at=utcnow(),
+        text_body=render_template("mail/overview.txt", **context),
+        html_body=render_template("mail/overview.html", **context),
+    )
     db.session.add(message)
     return message
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from scheduler.errors import (
     AlreadyCancelledError,
@@ -25,6 +25,7 @@ from scheduler.models import (
     RegistrationStatus,
     RegistrationWindow,
     Role,
+    Series,
     StaffUser,
     utcnow,
 )
@@ -149,6 +150,30 @@ def cancel_registration(token: str, now: datetime | None = None) -> tuple[Regist
                              with_calendar=registration.status is RegistrationStatus.confirmed)
     db.session.commit()
     return registration, promoted
+
+
+def send_overview(email: str, now: datetime | None = None) -> bool:
+    """Mail a person their registrations that still matter, each with its personal link, and
+    their personal feed. Returns whether a mail was queued: none for an address without any
+    (the page that asks says the same either way)."""
+    now = now or utcnow()
+    address = people.normalise_email(email)
+    found = db.session.scalars(
+        select(Registration)
+        .options(selectinload(Registration.event),
+                 selectinload(Registration.series).selectinload(Series.events))
+        .where(Registration.email_normalised == address,
+               Registration.status.in_(ACTIVE_STATUSES), Registration.anonymised_at.is_(None))
+        .order_by(Registration.id)
+    ).all()
+    current = [r for r in found if not places.is_over(r.places_owner, now)]
+    if not current:
+        db.session.rollback()
+        return False
+    person = people.find_person(address)
+    notifications.queue_overview(current, person.feed_token if person else None)
+    db.session.commit()
+    return True
 
 
 def find_by_personal_token(token: str) -> Registration | None:

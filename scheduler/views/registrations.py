@@ -8,13 +8,14 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     url_for,
 )
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import limiter
 from scheduler.forms.fields import ConfirmForm
-from scheduler.forms.public import RegistrationForm
+from scheduler.forms.public import MyRegistrationsForm, RegistrationForm
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
 from scheduler.models import utcnow
@@ -77,6 +78,34 @@ def create(slug: str):
     )
     response = _private(make_response(html))
     return with_trigger(response, "registration-created") if outcome.is_new else response
+
+
+def _overview_limit() -> str:
+    return current_app.config["OVERVIEW_RATE_LIMIT"]
+
+
+def _overview_address_limit() -> str:
+    return current_app.config["OVERVIEW_ADDRESS_RATE_LIMIT"]
+
+
+def _asked_address() -> str:
+    """Limits the mails one address can be sent, whoever asks for them."""
+    return "overview:" + people.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/mijn-inschrijvingen", methods=["GET", "POST"])
+@limiter.limit(_overview_limit, methods=["POST"])
+@limiter.limit(_overview_address_limit, key_func=_asked_address, methods=["POST"])
+def overview():
+    """Mail a person their registrations with their personal links. The answer is the same
+    for any address, so nobody learns here whether someone registered."""
+    form = MyRegistrationsForm()
+    if form.validate_on_submit():
+        registration_service.send_overview(form.email.data)
+        return redirect(url_for("registrations.overview", verstuurd=1), 303)
+    html = render_template("registrations/overview.html", form=form,
+                           sent=request.args.get("verstuurd") == "1")
+    return _private(make_response(html, 422 if form.errors else 200))
 
 
 @bp.get("/inschrijving/<token:token>")
