@@ -2,6 +2,7 @@
 
 import icalendar
 from ical.calendar_stream import IcsCalendarStream
+from sqlalchemy import select
 
 from scheduler.extensions import db
 from scheduler.models import Event, Registration, RegistrationStatus, Role
@@ -88,3 +89,12 @@ def event_fields(event: Event, **changes) -> planning.EventFields:
     }
     fields.update(changes)
     return planning.EventFields(**fields)
+
+
+def personal_link(email: str) -> str:
+    """The personal page of the latest registration of an address: the link its mail holds."""
+    db.session.expire_all()
+    registration = db.session.scalars(
+        select(Registration).where(Registration.email_normalised == email.strip().lower())
+        .order_by(Registration.id.desc())).first()
+    return f"/inschrijving/{registration.token}"

@@ -39,13 +39,14 @@ def test_a_registration_and_its_mail_are_one_transaction(make_event):
     event = make_event(capacity=1)
     registrations.register(event.id, applicant(1, organisation="A"))
     registrations.register(event.id, applicant(2, organisation="B"))
-    registrations.register(event.id, applicant(1))  # the same person again: no second mail
+    registrations.register(event.id, applicant(1))  # again: told so, nothing else changes
     closed = make_event(registration_closes_at=utcnow() - timedelta(hours=1))
     with pytest.raises(Exception):  # noqa: B017 (any refusal)
         registrations.register(closed.id, applicant(3))
     assert [(m.kind, m.status) for m in queued_mails()] == [
         ("registration_confirmed", MailStatus.pending),
         ("registration_waiting", MailStatus.pending),
+        ("already_registered", MailStatus.pending),
     ]
     waiting_text = queued_mails()[1].text_body
     assert "op plaats 2" not in waiting_text and "plaats 1" in waiting_text

@@ -42,6 +42,7 @@ CALENDAR_METHOD: dict[str, str | None] = {
     "event_changed": "REQUEST",
     "session_added": "REQUEST",
     "reminder": None,
+    "already_registered": None,
 }
 
 
@@ -90,7 +91,8 @@ def queue(
     # A mail about one session (moved, cancelled, added) names that session, not the series.
     title = clean_header((event or target).title)
     subject, lead = words_of(kind, title=title, position=position,
-                             reason=registration.waiting_reason)
+                             reason=registration.waiting_reason,
+                             status=labels.REGISTRATION_STATUS[registration.status].lower())
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),
@@ -146,7 +148,8 @@ def queue_overview(registrations: list[Registration], feed_token: str | None) ->
         "organisation_name": config["ORGANISATION_NAME"],
     }
     message = OutboxMessage(
-        kind="overview", recipient=latest.email,
+        # Tied to a registration of theirs, so erasure, retention and access find it.
+        kind="overview", registration_id=latest.id, recipient=latest.email,
         recipient_name=clean_header(f"{latest.first_name} {latest.last_name}"),
         subject="Je inschrijvingen", message_id=new_message_id(), next_attempt_at=utcnow(),
         text_body=render_template("mail/overview.txt", **context),
@@ -183,7 +186,8 @@ def _attach_calendar(message: OutboxMessage, method: str | None, registration: R
     config = current_app.config
     message.calendar_method = method
     message.calendar = calendar.build_invitation(
-        [calendar.Entry(session, status, meeting_link=status == "CONFIRMED")
+        [calendar.Entry(session, status, meeting_link=status == "CONFIRMED"
+                        and registration.status is RegistrationStatus.confirmed)
          for session in sessions],
         method=method,
         event_url=lambda event: public_url("events.detail", slug=event.slug),

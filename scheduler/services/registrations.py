@@ -5,7 +5,7 @@ registration is for the activity itself, or for the whole series a session belon
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,6 +21,7 @@ from scheduler.models import (
     ACTIVE_STATUSES,
     Event,
     EventStatus,
+    OutboxMessage,
     Registration,
     RegistrationStatus,
     RegistrationWindow,
@@ -67,7 +68,8 @@ def register(
     Confirmed while places are left; then on the waiting list. Moderated activities put people
     on "awaiting approval" while places are left. Past an activity's maximum per organisation,
     that organisation's next registrant waits with the reason ``organisation_limit``. The same
-    e-mail address twice creates nothing new (and mails nothing). The outcome is mailed through
+    e-mail address twice creates nothing new; when the person registers it themselves (no
+    ``staff``), its owner is mailed where they stand. The outcome is mailed through
     the outbox in the same transaction. Raises RegistrationNotOpenYetError,
     RegistrationClosedError or EventNotOpenError when the activity takes no registrations.
     """
@@ -87,8 +89,11 @@ def register(
         )
     ).first()
     if existing is not None:
+        position = places.waiting_position(existing)
+        if staff is None:
+            _remind_already_registered(existing, position, now)
         db.session.commit()
-        return Outcome(existing, False, places.waiting_position(existing))
+        return Outcome(existing, False, position)
 
     people.ensure_person(email)
     organisation = find_municipality(applicant.organisation)
@@ -115,6 +120,22 @@ def register(
                         position=position)
     db.session.commit()
     return Outcome(registration, True, position)
+
+
+def _remind_already_registered(registration: Registration, position: int | None,
+                               now: datetime) -> None:
+    """The page answers a known address as it answers a new one; the mail tells the owner of
+    the address where they stand. One such mail an hour per address, however often and for
+    however many activities someone tries."""
+    told = db.session.scalar(
+        select(OutboxMessage.id)
+        .join(Registration, Registration.id == OutboxMessage.registration_id)
+        .where(OutboxMessage.kind == "already_registered",
+               Registration.email_normalised == registration.email_normalised,
+               OutboxMessage.created_at > now - timedelta(hours=1))
+        .limit(1))
+    if told is None:
+        notifications.queue("already_registered", registration, position=position)
 
 
 def cancel_registration(token: str, now: datetime | None = None) -> tuple[Registration, list]:

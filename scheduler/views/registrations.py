@@ -1,5 +1,7 @@
 """Blueprint "registrations": signing up, and the personal page of one registration."""
 
+import hashlib
+
 from flask import (
     Blueprint,
     abort,
@@ -11,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from limits import parse as parse_limit
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import limiter
@@ -55,53 +58,51 @@ def create(slug: str):
     if not form.validate():
         return _form_refused(event, form)
     try:
-        outcome = registration_service.register(event.id, form.applicant())
+        registration_service.register(event.id, form.applicant())
     except SchedulerError as refusal:
         form.form_errors.append(refusal.message)
         return _form_refused(event, form)
+    # A new and an already registered address get the same answer: the page must not tell
+    # anyone whether a colleague registered. Where they stand, and their link, go by mail.
     if not is_htmx():
-        if not outcome.is_new:
-            flash("Dit e-mailadres is al ingeschreven voor deze activiteit. "
-                  "Je hoeft niets meer te doen.", "info")
-            return redirect(url_for("events.detail", slug=slug, _anchor="registration"), 303)
-        return redirect(url_for("registrations.detail", token=outcome.registration.token), 303)
+        return redirect(url_for("registrations.sent", slug=slug), 303)
+    html = render_template("registrations/_outcome.html", event=event)
+    return with_trigger(_private(make_response(html)), "registration-created")
+
+
+@bp.get("/activiteiten/<slug:slug>/ingeschreven")
+def sent(slug: str):
+    """Where a registration without JavaScript lands, new or not."""
     event = agenda.get_public_event(slug)
-    seats = places.summaries([event])[event.id]
-    now = utcnow()
-    html = render_template(
-        "registrations/_outcome.html",
-        event=event,
-        outcome=outcome,
-        seats=seats,
-        availability=agenda.describe_availability(event, seats, now),
-        now=now,
-    )
-    response = _private(make_response(html))
-    return with_trigger(response, "registration-created") if outcome.is_new else response
+    if event is None:
+        abort(404)
+    return render_template("registrations/sent.html", event=event)
 
 
 def _overview_limit() -> str:
     return current_app.config["OVERVIEW_RATE_LIMIT"]
 
 
-def _overview_address_limit() -> str:
-    return current_app.config["OVERVIEW_ADDRESS_RATE_LIMIT"]
+def _may_mail(address: str) -> bool:
+    """Whether this address may be sent another overview now, whoever asks for it.
 
-
-def _asked_address() -> str:
-    """Limits the mails one address can be sent, whoever asks for them."""
-    return "overview:" + people.normalise_email(request.form.get("email", ""))
+    Counted here and not by a route limit: a route limit would answer 429 and tell its
+    remaining count in headers, and so say how often someone asked about the address.
+    """
+    item = parse_limit(current_app.config["OVERVIEW_ADDRESS_RATE_LIMIT"])
+    digest = hashlib.sha256(people.normalise_email(address).encode()).hexdigest()
+    return limiter.limiter.hit(item, "overview-address", digest)
 
 
 @bp.route("/mijn-inschrijvingen", methods=["GET", "POST"])
 @limiter.limit(_overview_limit, methods=["POST"])
-@limiter.limit(_overview_address_limit, key_func=_asked_address, methods=["POST"])
 def overview():
     """Mail a person their registrations with their personal links. The answer is the same
-    for any address, so nobody learns here whether someone registered."""
+    for any address, and so is it when that address was asked for too often."""
     form = MyRegistrationsForm()
     if form.validate_on_submit():
-        registration_service.send_overview(form.email.data)
+        if not current_app.config.get("RATELIMIT_ENABLED", True) or _may_mail(form.email.data):
+            registration_service.send_overview(form.email.data)
         return redirect(url_for("registrations.overview", verstuurd=1), 303)
     html = render_template("registrations/overview.html", form=form,
                            sent=request.args.get("verstuurd") == "1")
