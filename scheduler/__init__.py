@@ -164,6 +164,7 @@ def _register_template_helpers(app: Flask) -> None:
             "organisation_name": app.config["ORGANISATION_NAME"],
             "programme_name": app.config["PROGRAMME_NAME"],
             "helpdesk_email": app.config["HELPDESK_EMAIL"],
+            "moderation_reply_days": app.config["MODERATION_REPLY_DAYS"],
         }
 
 

@@ -24,9 +24,10 @@ ENVIRONMENT_SETTINGS = (
     "LOGIN_RATE_LIMIT",
     "OVERVIEW_RATE_LIMIT",
     "OVERVIEW_ADDRESS_RATE_LIMIT",
+    "MODERATION_REPLY_DAYS",
     "RESPONSE_CACHE_SIZE",
 )
-INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE")
+INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS")
 
 
 class Defaults:
@@ -40,6 +41,8 @@ class Defaults:
     ORGANISATION_NAME = "Vereniging van Vlaamse Steden en Gemeenten"
     PROGRAMME_NAME = "Lokale aanpak van radicalisering"
     HELPDESK_EMAIL = "radicalisering@vvsg.be"
+    # What a closed group promises: staff answer every registration within these working days.
+    MODERATION_REPLY_DAYS = 5
     TIMEZONE = "Europe/Brussels"
     BABEL_DEFAULT_LOCALE = "nl_BE"
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"

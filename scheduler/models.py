@@ -167,6 +167,8 @@ class Series(db.Model):
     capacity: Mapped[int | None]
     max_per_organisation: Mapped[int | None]
     is_moderated: Mapped[bool] = mapped_column(default=False)
+    # For a closed group: who it is for, shown before registering and in the answer.
+    admission_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     events: Mapped[list["Event"]] = relationship(
@@ -215,6 +217,7 @@ class Event(db.Model):
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_moderated: Mapped[bool] = mapped_column(default=False)
+    admission_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     audience: Mapped[Audience] = mapped_column(enum_column(Audience), default=Audience.both)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
     cancellation_reason: Mapped[str] = mapped_column(Text, default="")

@@ -122,6 +122,7 @@ class EventForm(PlanningForm):
                           validators=[Optional(), Length(max=500),
                                       URL(message="Geen geldige link.")])
     is_moderated = BooleanField("Inschrijvingen eerst goedkeuren")
+    admission_note = text_field("Voor wie is deze besloten groep?", 500, multiline=True)
     audience = SelectField("Voor wie", choices=choices(
         *((audience.value, label) for audience, label in labels.AUDIENCE.items())))
     registration_opens_at = DateTimeLocalField("Inschrijving opent", validators=[Optional()])
@@ -176,7 +177,8 @@ class EventForm(PlanningForm):
             online_url=self.online_url.data or "", audience=Audience(self.audience.data),
             registration_opens_at=opens, registration_closes_at=closes,
             theme_ids=tuple(self.themes.data or ()),
-            **{name: self[name].data for name in OWNED_BY_SERIES if name in self},
+            **{name: self[name].data or "" if name == "admission_note" else self[name].data
+               for name in OWNED_BY_SERIES if name in self},
         )
 
     def fill_from(self, event) -> None:
@@ -307,6 +309,7 @@ class SeriesSettingsForm(FlaskForm):
     capacity = PlanningForm.capacity
     max_per_organisation = PlanningForm.max_per_organisation
     is_moderated = BooleanField("Inschrijvingen eerst goedkeuren")
+    admission_note = EventForm.admission_note
 
     def fill_from(self, series) -> None:
         for name in ("title", "summary", *OWNED_BY_SERIES):
@@ -315,7 +318,8 @@ class SeriesSettingsForm(FlaskForm):
     def settings(self) -> SeriesSettings:
         return SeriesSettings(
             title=self.title.data, summary=self.summary.data or "",
-            **{name: self[name].data for name in OWNED_BY_SERIES},
+            **{name: self[name].data or "" if name == "admission_note" else self[name].data
+               for name in OWNED_BY_SERIES},
         )
 
 

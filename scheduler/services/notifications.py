@@ -92,7 +92,9 @@ def queue(
     title = clean_header((event or target).title)
     subject, lead = words_of(kind, title=title, position=position,
                              reason=registration.waiting_reason,
-                             status=labels.REGISTRATION_STATUS[registration.status].lower())
+                             status=labels.REGISTRATION_STATUS[registration.status].lower(),
+                             reply_days=current_app.config["MODERATION_REPLY_DAYS"],
+                             admission_note=target.admission_note)
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),

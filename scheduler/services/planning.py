@@ -41,7 +41,7 @@ from scheduler.services import requests as training_requests
 from scheduler.services.organisations import find_municipality
 
 # What a series decides for all its sessions.
-OWNED_BY_SERIES = ("capacity", "max_per_organisation", "is_moderated")
+OWNED_BY_SERIES = ("capacity", "max_per_organisation", "is_moderated", "admission_note")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class EventFields:
     capacity: int | None = None
     max_per_organisation: int | None = None
     is_moderated: bool = False
+    admission_note: str = ""
     audience: Audience = Audience.both
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None

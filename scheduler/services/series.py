@@ -59,6 +59,7 @@ class SeriesSettings:
     capacity: int | None = None
     max_per_organisation: int | None = None
     is_moderated: bool = False
+    admission_note: str = ""
 
 
 @dataclass(frozen=True)
