@@ -1,7 +1,6 @@
 """Erasure and access reach everything held about a person, and the life of an activity goes
 on without them."""
 
-import json
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -17,6 +16,7 @@ from scheduler.models import (
 )
 from scheduler.services import moderation, planning, privacy, registrations
 from tests.helpers import applicant, event_fields, statuses
+from tests.test_privacy import export, look_up
 from tests.test_requests import request_form
 
 S = RegistrationStatus
@@ -61,9 +61,9 @@ def test_access_lists_and_erasure_removes_a_training_request(client, staff):
     client.post("/vorming-aanvragen", data=request_form(email="An@Mechelen.be"))
     stored = db.session.scalars(select(TrainingRequest)).one()
     staff.login("baas@vvsg.be", is_admin=True)
-    page = client.get("/beheer/privacy?email=an@mechelen.be").get_data(as_text=True)
+    page = look_up(client, "an@mechelen.be")
     assert "Hoe werkt de LIVC?" in page and "1 aanvragen" in page
-    exported = json.loads(client.get("/beheer/privacy.json?email=an@mechelen.be").data)
+    exported = export(client, "an@mechelen.be")
     assert exported["training_requests"][0]["phone"] == "+32 15 29 76 54"
     assert exported["mails"][0]["subject"]
     client.post(f"/beheer/aanvragen/{stored.id}/plannen")
@@ -71,7 +71,7 @@ def test_access_lists_and_erasure_removes_a_training_request(client, staff):
     db.session.refresh(stored)
     assert (stored.contact_name, stored.email, stored.phone, stored.local_questions) == \
         ("", "", "", "")
-    after = json.loads(client.get("/beheer/privacy.json?email=an@mechelen.be").data)
+    after = export(client, "an@mechelen.be")
     assert after["training_requests"] == [] and after["mails"] == []
     event = db.session.get(Event, stored.event_id)
     client.post(f"/beheer/activiteiten/{event.id}/publiceren")

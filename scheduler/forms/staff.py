@@ -356,9 +356,6 @@ class SessionForm(FlaskForm):
 class PrivacyLookupForm(FlaskForm):
     """The e-mail address whose data staff look up, export or erase."""
 
-    class Meta:
-        csrf = False
-
     email = StringField("E-mailadres", filters=[strip_whitespace], validators=[
         InputRequired("Vul een e-mailadres in."), Length(max=254), PlainText()])
 

@@ -1,6 +1,6 @@
 """A person's rights: look up, export and erase everything held about an e-mail address."""
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from scheduler.extensions import db
@@ -10,12 +10,14 @@ from scheduler.services import audit, privacy
 from scheduler.views.staff.blueprint import bp
 
 
-@bp.get("/privacy")
+# Looked up by POST: an address in a query string stays in access logs and browser history,
+# also after the person's data was erased.
+@bp.route("/privacy", methods=["GET", "POST"])
 def privacy_lookup():
     """What is held about an e-mail address, on one page; each lookup is logged."""
-    form = PrivacyLookupForm(request.args)
+    form = PrivacyLookupForm()
     data = None
-    if request.args and form.validate():
+    if form.validate_on_submit():
         data = privacy.lookup(form.email.data)
         audit.record(current_user, "privacy.lookup", "person", None, "opzoeking")
         db.session.commit()
@@ -24,11 +26,11 @@ def privacy_lookup():
                            action_form=ConfirmForm()), status
 
 
-@bp.get("/privacy.json")
+@bp.post("/privacy.json")
 def privacy_export():
     """The same as JSON, to hand to the person who asked."""
-    form = PrivacyLookupForm(request.args)
-    if not form.validate():
+    form = PrivacyLookupForm()
+    if not form.validate_on_submit():
         return jsonify(errors=form.errors), 400
     audit.record(current_user, "privacy.export", "person", None, "export")
     db.session.commit()
@@ -40,8 +42,8 @@ def privacy_export():
 @bp.post("/privacy/wissen")
 def privacy_erase():
     """Erase everything about an e-mail address (admins only); the log keeps only the fact."""
-    form = PrivacyLookupForm(request.form)
-    if not form.validate() or not ConfirmForm().validate_on_submit():
+    form = PrivacyLookupForm()
+    if not form.validate_on_submit():
         flash("Geef een geldig e-mailadres.", "error")
         return redirect(url_for("staff.privacy_lookup"), 303)
     erased = privacy.erase(form.email.data, current_user)
