@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from scheduler.dates import brussels_to_utc
 from scheduler.extensions import db
 from scheduler.models import (
     Event,
@@ -31,7 +32,8 @@ def closed_group(make_series, make_event, make_registration, make_theme):
     series = make_series(slug="intervisiegroep-livc", title="Intervisiegroep LIVC-coördinatoren",
                          capacity=6, is_moderated=True)
     theme = make_theme()
-    start = (utcnow() + timedelta(days=20)).replace(second=0, microsecond=0)
+    # Mornings, whatever the hour the tests run: the forms below change the times of day.
+    start = brussels_to_utc((utcnow() + timedelta(days=20)).date(), time(10))
     sessions = [
         make_event(series=series, kind=EventKind.intervision, capacity=None,
                    slug=f"intervisiegroep-livc-{number}", title=f"Intervisiegroep ({number}/3)",
