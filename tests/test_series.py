@@ -454,6 +454,7 @@ def test_the_place_of_an_activity_that_began_can_still_be_corrected(client, staf
     response = client.post(f"/beheer/activiteiten/{event.id}", data=event_form(
         title=event.title, slug=event.slug, day=local.date().isoformat(),
         start_time=local.strftime("%H:%M"),
+        end_day=(local + timedelta(hours=3)).date().isoformat(),  # late at night: tomorrow
         end_time=(local + timedelta(hours=3)).strftime("%H:%M"),
         online_url="https://meet.example.org/juist"))
     assert response.status_code == 303
