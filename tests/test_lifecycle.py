@@ -248,12 +248,19 @@ def test_a_series_that_takes_places_again_fills_them_at_once(make_event, make_se
     assert waiting.status is S.confirmed and "promoted" in kinds(waiting)
 
 
-def test_an_activity_moved_back_before_its_start_fills_its_places(make_event, staff):
+@pytest.fixture
+def running_full_activity(make_event, staff):
+    """Begun an hour ago, one place: a walk-in holds it, a second one waits."""
     event = make_event(capacity=1, starts_at=utcnow() - timedelta(hours=1))
     admin = staff.create()
     registrations.register(event.id, applicant(1, organisation="A"), staff=admin)
     waiting = registrations.register(event.id, applicant(2, organisation="B"),
                                      staff=admin).registration
+    return event, admin, waiting
+
+
+def test_an_activity_moved_back_before_its_start_fills_its_places(running_full_activity):
+    event, admin, waiting = running_full_activity
     planning.save_event(event, event_fields(event, capacity=2), admin)
     db.session.refresh(waiting)
     assert waiting.status is S.waiting  # it has begun: nobody gets a place
@@ -281,15 +288,11 @@ def test_a_series_enrolment_is_not_cancelled_when_no_session_goes_on(make_event,
         registrations.cancel_registration(person.token)
 
 
-def test_on_a_running_activity_staff_decide_and_nobody_overtakes_the_list(client, make_event,
-                                                                          staff):
+def test_on_a_running_activity_staff_decide_and_nobody_overtakes_the_list(
+        client, running_full_activity):
     """Walk-ins: the list no longer moves by itself once it began, but staff may still move
     someone up, and a later walk-in waits behind those already waiting."""
-    event = make_event(capacity=1, starts_at=utcnow() - timedelta(hours=1))
-    admin = staff.create()
-    registrations.register(event.id, applicant(1, organisation="A"), staff=admin)
-    waiting = registrations.register(event.id, applicant(2, organisation="B"),
-                                     staff=admin).registration
+    event, admin, waiting = running_full_activity
     planning.save_event(event, event_fields(event, capacity=5), admin)
     later = moderation.register_by_hand(event.id, applicant(3, organisation="C"), admin)
     assert later.registration.status is S.waiting

@@ -90,22 +90,9 @@ class MyRegistrationsForm(PublicForm):
 class RegistrationForm(PublicForm):
     """A person's registration for an activity or a series."""
 
-    first_name = StringField(
-        "Voornaam",
-        filters=[strip_whitespace],
-        validators=[
-            InputRequired("Vul je voornaam in."), Length(max=100, message=TOO_LONG), PlainText()
-        ],
-        render_kw={"autocomplete": "given-name"},
-    )
-    last_name = StringField(
-        "Naam",
-        filters=[strip_whitespace],
-        validators=[
-            InputRequired("Vul je naam in."), Length(max=100, message=TOO_LONG), PlainText()
-        ],
-        render_kw={"autocomplete": "family-name"},
-    )
+    first_name = text_field("Voornaam", 100, required="Vul je voornaam in.",
+                            autocomplete="given-name")
+    last_name = text_field("Naam", 100, required="Vul je naam in.", autocomplete="family-name")
     email = email_field()
     organisation = StringField(
         "Bestuur of organisatie",
