@@ -51,7 +51,7 @@ def purge_personal_data(dry_run: bool) -> None:
     verb = "zou anonimiseren" if dry_run else "geanonimiseerd"
     click.echo(f"Privacy: {report.registrations} inschrijvingen {verb}, "
                f"{report.messages} mails verwijderd, {report.people} personen verwijderd, "
-               f"{report.requests} aanvragen.")
+               f"{report.requests} aanvragen, {report.needs} noden gewist.")
 
 
 staff_commands = AppGroup("staff", help="Staff accounts.")

@@ -27,6 +27,11 @@ def brussels_to_utc(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=BRUSSELS).astimezone(UTC)
 
 
+def start_of_day(moment: datetime) -> datetime:
+    """Midnight in Brussels of the day ``moment`` falls on, in UTC."""
+    return brussels_to_utc(local(moment).date(), time())
+
+
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """The first instant of a Brussels month and of the month after it, in UTC."""
     start = brussels_to_utc(date(year, month, 1), time())

@@ -28,6 +28,8 @@ REGISTRATION_STATUS = {
     RegistrationStatus.pending: "Wacht op goedkeuring",
     RegistrationStatus.cancelled: "Geannuleerd",
     RegistrationStatus.declined: "Niet weerhouden",
+    RegistrationStatus.handed_over: "Overgedragen",
+    RegistrationStatus.handover_requested: "Overname wacht op goedkeuring",
 }
 EVENT_STATUS = {
     EventStatus.draft: "Ontwerp",

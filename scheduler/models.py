@@ -106,6 +106,10 @@ class RegistrationStatus(enum.Enum):
     pending = "pending"
     cancelled = "cancelled"
     declined = "declined"
+    # The place went to a colleague of the same organisation.
+    handed_over = "handed_over"
+    # A colleague proposed to take over a place of a closed group; staff have not decided yet.
+    handover_requested = "handover_requested"
 
 
 class Role(enum.Enum):
@@ -340,8 +344,16 @@ class Registration(db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role))
     function: Mapped[str] = mapped_column(String(200), default="")
     remarks: Mapped[str] = mapped_column(Text, default="")
+    # Accessibility, diet: removed the day after the activity, sooner than the rest.
+    needs: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Who takes over this place: asked for (awaiting approval) or done (status handed_over).
+    handed_over_to_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
+    # The name as the person typed it: the colleague's own registration may spell it otherwise,
+    # and showing that would tell whether the address was registered already.
+    handed_over_to_name: Mapped[str] = mapped_column(String(201), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the place was given up: cancelled, declined or handed over.
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the personal data was removed; organisation, role and attendance remain.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -352,6 +364,7 @@ class Registration(db.Model):
     messages: Mapped[list["OutboxMessage"]] = relationship(
         back_populates="registration", order_by="OutboxMessage.id"
     )
+    handed_over_to: Mapped["Registration | None"] = relationship(remote_side=[id])
 
     @property
     def organisation_name(self) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from scheduler.extensions import db
 from scheduler.models import Event, EventKind, EventStatus, utcnow
-from tests.helpers import personal_link
+from tests.helpers import personal_link, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -175,3 +175,40 @@ def test_whole_flow_without_javascript(page_without_js, activity, mailed_link):
     page.click("text=Inschrijving annuleren")
     page.click("button:has-text('Ja, annuleer mijn inschrijving')")
     expect(page.locator("main")).to_contain_text("Je inschrijving is geannuleerd")
+
+
+def test_needs_a_correction_and_a_hand_over_from_the_personal_page(page, activity,
+                                                                    mailed_link):
+    """What a person does with the link from their mail: state their needs, then give the
+    place to a colleague, who lands on their own page with the place."""
+    url = activity("overdragen", capacity=1)
+    page.goto(url)
+    fill(page, 1)
+    page.fill("#needs", "Vegetarisch")
+    page.click("button:has-text('Inschrijven')")
+    expect(page.locator("#registration-body")).to_contain_text("Bekijk je mailbox")
+    page.goto(mailed_link("lotte1@example.org"))
+    expect(page.locator("main")).to_contain_text("Je noden: Vegetarisch")
+    page.click("text=Gegevens en noden aanpassen")
+    page.fill("#function", "Schepen")
+    page.fill("#needs", "Rolstoeltoegankelijk")
+    assert serious_violations(page) == []
+    page.click("button:has-text('Bewaren')")
+    expect(page.locator("main")).to_contain_text("Je noden: Rolstoeltoegankelijk")
+    page.click("text=Plaats overdragen aan een collega")
+    page.fill("#email", "geen-adres")
+    page.click("button:has-text('Plaats overdragen')")
+    expect(page.locator("#email-error")).to_contain_text("geen geldig e-mailadres")
+    page.fill("#first_name", "Bart")
+    page.fill("#last_name", "Claes")
+    page.fill("#email", "bart@example.org")
+    page.check("#role-1")
+    assert serious_violations(page) == []
+    page.click("button:has-text('Plaats overdragen')")
+    expect(page.locator("main")).to_contain_text("Je hebt je plaats overgedragen")
+    expect(page.locator("main")).to_contain_text("aan Bart Claes")
+    expect(page.locator("text=Inschrijving annuleren")).to_have_count(0)
+    page.goto(mailed_link("bart@example.org"))
+    expect(page.locator("main")).to_contain_text("Je bent ingeschreven")
+    page.goto(url)
+    expect(page.locator(".event-facts .seats")).to_contain_text("Volzet")

@@ -35,7 +35,15 @@ from scheduler.models import (
     Series,
     utcnow,
 )
-from scheduler.services import moderation, people, places, planning, privacy, registrations
+from scheduler.services import (
+    handover,
+    moderation,
+    people,
+    places,
+    planning,
+    privacy,
+    registrations,
+)
 from scheduler.services import series as series_service
 from scheduler.services import staff as staff_service
 from tests.helpers import applicant, event_fields, vevents
@@ -49,7 +57,7 @@ STATUS_MAILS = {
     "registration_confirmed": S.confirmed, "promoted": S.confirmed, "approved": S.confirmed,
     "registration_pending": S.pending, "promoted_pending": S.pending,
     "registration_waiting": S.waiting, "cancelled_by_person": S.cancelled,
-    "declined": S.declined,
+    "declined": S.declined, "handed_over": S.handed_over, "handover_received": S.confirmed,
 }
 RUNS = itertools.count()
 
@@ -193,6 +201,37 @@ class LifecycleMachine(RuleBasedStateMachine):
         with contextlib.suppress(SchedulerError):
             decide(found, self.sessions()[0].id, self.staff)
 
+    @step(index=st.integers(0, 50), anyone=st.booleans(), known=st.booleans(),
+          colleague=st.integers(0, 50))
+    def hand_over(self, index: int, anyone: bool, known: bool, colleague: int) -> None:
+        """Someone with a place (or anyone) hands it to a new address, or to one already
+        registered (perhaps their own)."""
+        confirmed = [person for person in self.all_registrations()
+                     if person.status is S.confirmed]
+        self.read = None
+        found = self.registration(index) if anyone or not confirmed else \
+            confirmed[index % len(confirmed)]
+        if found is None:
+            return
+        other = self.registration(colleague) if known else None
+        number = next(self.people)
+        address = other.email if other is not None else f"p{self.run}-{number}@example.org"
+        with contextlib.suppress(SchedulerError):
+            original = handover.hand_over(found.token, handover.Colleague(
+                first_name="Collega", last_name=str(number), email=address,
+                role=found.role))
+            self.tokens.append(original.handed_over_to.token)
+
+    @step(index=st.integers(0, 50), approve=st.booleans())
+    def staff_decide_a_hand_over(self, index: int, approve: bool) -> None:
+        requested = [person for person in self.all_registrations()
+                     if person.status is S.handover_requested]
+        self.read = None
+        if requested:
+            decide = handover.approve if approve else handover.refuse
+            with contextlib.suppress(SchedulerError):
+                decide(requested[index % len(requested)], self.sessions()[0].id, self.staff)
+
     @step(capacity=CAPACITIES, maximum=MAXIMUMS, moderated=st.booleans())
     def change_places(self, capacity, maximum, moderated: bool) -> None:
         if isinstance(self.owner, Series):
@@ -297,12 +336,44 @@ class LifecycleMachine(RuleBasedStateMachine):
         if not hasattr(self, "owner"):
             return
         for person in self.all_registrations():
-            if person.anonymised_at is not None:
+            if person.anonymised_at is not None or person.status is S.handover_requested:
                 continue
             told = [message.kind for message in db.session.scalars(
                 select(OutboxMessage).where(OutboxMessage.registration_id == person.id)
                 .order_by(OutboxMessage.id)) if message.kind in STATUS_MAILS]
             assert told and STATUS_MAILS[told[-1]] is person.status, (person.status, told)
+
+    @invariant()
+    def a_place_handed_over_stays_with_the_organisation(self) -> None:
+        """A hand-over waits only beside the confirmed place it would take over, is never
+        mailed, and once done points at a registration of the same organisation; a name
+        typed for a colleague goes when that colleague's data goes."""
+        if not hasattr(self, "owner"):
+            return
+        people = {person.id: person for person in self.all_registrations()}
+        pointed_at = [person.handed_over_to_id for person in people.values()
+                      if person.handed_over_to_id is not None]
+        assert len(pointed_at) == len(set(pointed_at))
+        for person in people.values():
+            if person.status is S.handover_requested:
+                (original,) = [p for p in people.values() if p.handed_over_to_id == person.id]
+                assert original.status is S.confirmed and original.anonymised_at is None
+                assert db.session.scalar(select(db.func.count(OutboxMessage.id)).where(
+                    OutboxMessage.registration_id == person.id)) == 0
+            if person.handed_over_to_id is not None:
+                taker = people[person.handed_over_to_id]
+                assert person.status in (S.handed_over, S.confirmed)
+                if (taker.organisation_id, taker.organisation_other) != (
+                        person.organisation_id, person.organisation_other):
+                    # Registered already for another organisation: the place went to the
+                    # waiting list in order, not to them.
+                    assert "handover_received" not in db.session.scalars(
+                        select(OutboxMessage.kind).where(
+                            OutboxMessage.registration_id == taker.id)).all()
+                if taker.anonymised_at is not None:
+                    assert person.handed_over_to_name == ""
+            if person.status is S.handed_over:
+                assert person.handed_over_to_id is not None
 
     @invariant()
     def a_cancelled_activity_gives_no_place(self) -> None:
@@ -359,9 +430,15 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         expected_status = {S.confirmed: "CONFIRMED", S.pending: "TENTATIVE",
                            S.waiting: "TENTATIVE"}
+        # An address may have more than one row here (a hand-over to someone registered):
+        # the feed shows the active one.
+        rows: dict[str, Registration] = {}
         for person in self.all_registrations():
-            if person.anonymised_at is not None:
-                continue
+            shown_in_feed = person.anonymised_at is None and \
+                person.status is not S.handover_requested
+            if shown_in_feed and (person.email_normalised not in rows or person.is_active):
+                rows[person.email_normalised] = person
+        for person in rows.values():
             feed = people.find_person(person.email)
             body = self.client.get(f"/mijn/{feed.feed_token}.ics").data
             entries = vevents(body)
@@ -373,6 +450,12 @@ class LifecycleMachine(RuleBasedStateMachine):
                     expected_status.get(person.status, "CANCELLED")
                 assert str(entries[uid]["status"]) == status, (person.status, uid)
                 assert entries[uid].decoded("dtstart") == session.starts_at
+        for person in self.all_registrations():
+            feed = people.find_person(person.email)
+            if person.status is S.handover_requested and person.email_normalised not in rows \
+                    and feed is not None:
+                body = self.client.get(f"/mijn/{feed.feed_token}.ics").data
+                assert not set(vevents(body)) & {session.uid for session in self.sessions()}
 
     @invariant()
     def no_mail_goes_to_an_empty_or_erased_address(self) -> None:

@@ -33,7 +33,8 @@ from scheduler.forms.fields import (
     text_field,
 )
 from scheduler.models import Audience, Role
-from scheduler.services.registrations import Applicant
+from scheduler.services.handover import Colleague
+from scheduler.services.registrations import Applicant, OwnDetails
 from scheduler.services.requests import RequestData
 
 
@@ -119,6 +120,7 @@ class RegistrationForm(PublicForm):
         "Opmerkingen",
         validators=[Optional(), Length(max=2000, message=TOO_LONG), PlainText(multiline=True)],
     )
+    needs = text_field("Noden (niet verplicht)", 500, multiline=True)
     consent = BooleanField(
         "Ik geef toestemming om mijn gegevens te verwerken voor deze inschrijving.",
         validators=[InputRequired("Zonder je toestemming kunnen we je niet inschrijven.")],
@@ -133,7 +135,41 @@ class RegistrationForm(PublicForm):
             role=Role(self.role.data),
             function=self.function.data or "",
             remarks=self.remarks.data or "",
+            needs=self.needs.data or "",
         )
+
+
+class OwnDetailsForm(FlaskForm):
+    """What a person corrects about themselves from their personal page."""
+
+    first_name = text_field("Voornaam", 100, required="Vul je voornaam in.",
+                            autocomplete="given-name")
+    last_name = text_field("Naam", 100, required="Vul je naam in.", autocomplete="family-name")
+    function = text_field("Functie", 200, autocomplete="organization-title")
+    needs = text_field("Noden (niet verplicht)", 500, multiline=True)
+
+    def details(self) -> OwnDetails:
+        return OwnDetails(first_name=self.first_name.data, last_name=self.last_name.data,
+                          function=self.function.data or "", needs=self.needs.data or "")
+
+
+class HandOverForm(FlaskForm):
+    """The colleague who takes over a place; the organisation stays the original's."""
+
+    first_name = text_field("Voornaam van je collega", 100, required="Vul de voornaam in.")
+    last_name = text_field("Naam van je collega", 100, required="Vul de naam in.")
+    email = email_field("E-mailadres van je collega")
+    role = RadioField(
+        "Rol van je collega",
+        choices=choices(*((role.value, label) for role, label in labels.ROLE.items())),
+        validators=[InputRequired("Kies de rol van je collega.")],
+    )
+    function = text_field("Functie van je collega", 200)
+
+    def colleague(self) -> Colleague:
+        return Colleague(first_name=self.first_name.data, last_name=self.last_name.data,
+                         email=self.email.data, role=Role(self.role.data),
+                         function=self.function.data or "")
 
 
 class SubscribeForm(FlaskForm):

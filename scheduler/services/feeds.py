@@ -170,10 +170,12 @@ def renew_feed_token(person: Person) -> Person:
 
 def _person_rows(person: Person):
     return (
-        select(Event, Registration.status, Registration.id)
+        select(Event, Registration.status, Registration.cancelled_at)
         .join(Registration, places.covers_event())
         .where(Registration.email_normalised == person.email_normalised,
-               Event.status != EventStatus.draft)
+               Event.status != EventStatus.draft,
+               # A colleague proposed for a closed group's place knows nothing of it yet.
+               Registration.status != RegistrationStatus.handover_requested)
     )
 
 
@@ -195,7 +197,11 @@ def personal_entries(person: Person) -> list[Entry]:
         .order_by(Event.starts_at, Registration.id)
     ).unique()
     chosen: dict[int, tuple[Event, RegistrationStatus]] = {}
-    for event, status, _registration_id in rows:
+    for event, status, given_up_at in rows:
+        if (status is RegistrationStatus.handed_over and given_up_at is not None
+                and event.starts_at < _aware(given_up_at)):
+            # The sessions of a series before the hand-over were the person's own.
+            status = RegistrationStatus.confirmed
         previous = chosen.get(event.id)
         if previous is None or status in ACTIVE_STATUSES or previous[1] not in ACTIVE_STATUSES:
             chosen[event.id] = (event, status)

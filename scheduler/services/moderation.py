@@ -121,10 +121,11 @@ def set_attendance(registration: Registration, event: Event, present: bool,
 
 
 def awaiting_approval(limit: int = 50) -> list[Registration]:
-    """Registrations staff still have to approve or decline, oldest first."""
+    """Registrations and hand-overs staff still have to decide about, oldest first."""
     return list(db.session.scalars(
         select(Registration)
-        .where(Registration.status == RegistrationStatus.pending)
+        .where(Registration.status.in_((RegistrationStatus.pending,
+                                        RegistrationStatus.handover_requested)))
         .options(joinedload(Registration.event), joinedload(Registration.series),
                  joinedload(Registration.organisation))
         .order_by(Registration.id)

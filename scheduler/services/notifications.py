@@ -43,6 +43,11 @@ CALENDAR_METHOD: dict[str, str | None] = {
     "session_added": "REQUEST",
     "reminder": None,
     "already_registered": None,
+    "handover_requested": None,
+    "handover_refused": None,
+    "handed_over": "CANCEL",
+    "handover_received": "REQUEST",
+    "handover_not_needed": None,
 }
 
 
@@ -94,7 +99,8 @@ def queue(
                              reason=registration.waiting_reason,
                              status=labels.REGISTRATION_STATUS[registration.status].lower(),
                              reply_days=current_app.config["MODERATION_REPLY_DAYS"],
-                             admission_note=target.admission_note)
+                             admission_note=target.admission_note,
+                             colleague=registration.handed_over_to_name)
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),

@@ -11,6 +11,7 @@ from sqlalchemy import String, cast, delete, func, literal, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from scheduler import labels
+from scheduler.dates import start_of_day
 from scheduler.extensions import db
 from scheduler.models import (
     ACTIVE_STATUSES,
@@ -26,7 +27,7 @@ from scheduler.models import (
 )
 from scheduler.services import audit, places
 from scheduler.services.people import normalise_email
-from scheduler.services.registrations import fill_from_waiting_list
+from scheduler.services.registrations import fill_from_waiting_list, forget_requested_hand_over
 from scheduler.services.requests import REQUEST_STATUS
 
 
@@ -36,6 +37,7 @@ class PurgeReport:
     messages: int
     people: int
     requests: int = 0
+    needs: int = 0
 
 
 def _ended_before(cutoff: datetime):
@@ -63,16 +65,23 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
         select(func.count(OutboxMessage.id)).where(OutboxMessage.registration_id.in_(ids)))
     request_ids = db.session.scalars(select(TrainingRequest.id).where(
         TrainingRequest.anonymised_at.is_(None), TrainingRequest.created_at < cutoff)).all()
+    # Needs go the day after the activity: by then nobody has to prepare for them.
+    with_needs = db.session.scalars(select(Registration.id).where(
+        Registration.needs != "", _ended_before(start_of_day(now)))).all()
     if dry_run:
         db.session.rollback()
-        return PurgeReport(len(ids), messages, 0, len(request_ids))
+        return PurgeReport(len(ids), messages, 0, len(request_ids), len(with_needs))
     people = _anonymise(ids, emails, now)
     _anonymise_requests(request_ids, now)
+    for start in range(0, len(with_needs), 500):
+        db.session.execute(
+            update(Registration).where(Registration.id.in_(with_needs[start:start + 500]))
+            .values(needs="").execution_options(synchronize_session=False))
     audit.record(None, "privacy.purge", "registration", None,
                  f"{len(ids)} inschrijvingen, {messages} mails, {people} personen, "
-                 f"{len(request_ids)} aanvragen")
+                 f"{len(request_ids)} aanvragen, {len(with_needs)} noden")
     db.session.commit()
-    return PurgeReport(len(ids), messages, people, len(request_ids))
+    return PurgeReport(len(ids), messages, people, len(request_ids), len(with_needs))
 
 
 def _anonymise_requests(ids: list[int], now: datetime) -> None:
@@ -100,11 +109,15 @@ def _anonymise(ids: list[int], emails: set[str], now: datetime) -> int:
         # Short tokens never match a personal link (16 characters or more): the page is gone.
         db.session.execute(
             update(Registration).where(Registration.id.in_(chunk)).values(
-                first_name="", last_name="", email="", function="", remarks="",
-                email_normalised=literal("anoniem-") + number, token=literal("anon") + number,
-                anonymised_at=now,
+                first_name="", last_name="", email="", function="", remarks="", needs="",
+                handed_over_to_name="", email_normalised=literal("anoniem-") + number,
+                token=literal("anon") + number, anonymised_at=now,
             ).execution_options(synchronize_session=False)
         )
+        # The name someone typed when handing their place to this person goes with them.
+        db.session.execute(
+            update(Registration).where(Registration.handed_over_to_id.in_(chunk))
+            .values(handed_over_to_name="").execution_options(synchronize_session=False))
     still_used = set(db.session.scalars(
         select(Registration.email_normalised).where(Registration.email_normalised.in_(emails))))
     gone = [email for email in emails if email not in still_used]
@@ -156,7 +169,9 @@ def lookup(email: str) -> dict:
             "status": r.status.value, "status_label": labels.REGISTRATION_STATUS[r.status],
             "first_name": r.first_name, "last_name": r.last_name, "email": r.email,
             "organisation": r.organisation_name, "role": r.role.value, "function": r.function,
-            "remarks": r.remarks, "registered_at": r.created_at.isoformat(),
+            "remarks": r.remarks, "needs": r.needs,
+            "handed_over_to": r.handed_over_to_name,
+            "registered_at": r.created_at.isoformat(),
         } for r in registrations],
         "training_requests": [{
             "organisation": r.organisation_name, "contact_name": r.contact_name,
@@ -191,6 +206,7 @@ def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
             registration.status = RegistrationStatus.cancelled
             registration.cancelled_at = now
             registration.waiting_reason = None
+        forget_requested_hand_over(registration)
     db.session.flush()
     for owner in owners:
         fill_from_waiting_list(owner)

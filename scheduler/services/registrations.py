@@ -15,6 +15,7 @@ from scheduler.errors import (
     EventNotOpenError,
     RegistrationClosedError,
     RegistrationNotOpenYetError,
+    SchedulerError,
 )
 from scheduler.extensions import db
 from scheduler.models import (
@@ -46,6 +47,17 @@ class Applicant:
     role: Role
     function: str = ""
     remarks: str = ""
+    needs: str = ""
+
+
+@dataclass(frozen=True)
+class OwnDetails:
+    """What a person may correct about themselves from their personal page."""
+
+    first_name: str
+    last_name: str
+    function: str
+    needs: str
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,7 @@ def register(
         role=applicant.role,
         function=applicant.function.strip(),
         remarks=applicant.remarks.strip(),
+        needs=applicant.needs.strip(),
         status=status,
         waiting_reason=reason,
     )
@@ -197,6 +210,26 @@ def send_overview(email: str, now: datetime | None = None) -> bool:
     return True
 
 
+def correct_details(token: str, details: OwnDetails, now: datetime | None = None
+                    ) -> Registration:
+    """Store a person's corrected name, function and needs. Refused (SchedulerError) once
+    the registration is no longer active or its activity is over: nobody reads them then."""
+    now = now or utcnow()
+    registration = find_by_personal_token(token)
+    if registration is None:
+        raise LookupError(token)
+    if not registration.is_active or places.is_over(registration.places_owner, now):
+        db.session.rollback()
+        raise SchedulerError("Deze inschrijving is niet meer actief of de activiteit is voorbij; "
+                             "je gegevens aanpassen kan niet meer.")
+    registration.first_name = details.first_name.strip()
+    registration.last_name = details.last_name.strip()
+    registration.function = details.function.strip()
+    registration.needs = details.needs.strip()
+    db.session.commit()
+    return registration
+
+
 def find_by_personal_token(token: str) -> Registration | None:
     """The registration behind a personal link, with its activity or series."""
     query = select(Registration).options(
@@ -214,9 +247,30 @@ def release_place(registration: Registration, status: RegistrationStatus,
     """
     registration.status = status
     registration.waiting_reason = None
-    db.session.flush()
+    forget_requested_hand_over(registration)
     notifications.queue(mail_kind, registration, with_calendar=with_calendar)
     return fill_from_waiting_list(owner)
+
+
+def requested_hand_over(registration: Registration) -> Registration | None:
+    """The colleague proposed to take over this place, while staff have not decided."""
+    proposed = registration.handed_over_to
+    if proposed is not None and proposed.status is RegistrationStatus.handover_requested:
+        return proposed
+    return None
+
+
+def forget_requested_hand_over(registration: Registration) -> None:
+    """Drop a hand-over that waits for approval, when the place goes otherwise or staff
+    refuse it. The colleague was never told, so nothing of them is kept. The caller holds
+    the lock on the places and commits."""
+    proposed = requested_hand_over(registration)
+    if proposed is not None:
+        registration.handed_over_to = None
+        registration.handed_over_to_name = ""
+        db.session.flush()
+        db.session.delete(proposed)
+    db.session.flush()
 
 
 def fill_from_waiting_list(owner: places.Owner) -> list[Registration]:

@@ -18,11 +18,16 @@ from limits import parse as parse_limit
 from scheduler.errors import SchedulerError
 from scheduler.extensions import limiter
 from scheduler.forms.fields import ConfirmForm
-from scheduler.forms.public import MyRegistrationsForm, RegistrationForm
+from scheduler.forms.public import (
+    HandOverForm,
+    MyRegistrationsForm,
+    OwnDetailsForm,
+    RegistrationForm,
+)
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
-from scheduler.models import utcnow
-from scheduler.services import agenda, feeds, notifications, people, places
+from scheduler.models import RegistrationStatus, utcnow
+from scheduler.services import agenda, feeds, handover, notifications, people, places
 from scheduler.services import registrations as registration_service
 from scheduler.views.events import render_detail
 
@@ -38,6 +43,19 @@ def _private(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _registration_or_404(token: str):
+    registration = registration_service.find_by_personal_token(token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+def _personal_form(template: str, registration, form, **context):
+    """A form on a personal page; 422 while it is refused, so nothing was stored."""
+    html = render_template(template, registration=registration, form=form, **context)
+    return _private(make_response(html, 422 if form.errors or form.form_errors else 200))
 
 
 def _form_refused(event, form: RegistrationForm):
@@ -112,22 +130,25 @@ def overview():
 @bp.get("/inschrijving/<token:token>")
 def detail(token: str):
     """The personal page of one registration: its status, place in line, and how to cancel."""
-    registration = registration_service.find_by_personal_token(token)
-    if registration is None:
-        abort(404)
+    registration = _registration_or_404(token)
     sessions = (
         agenda.list_sessions(registration.series) if registration.series else []
     )
     person = people.find_person(registration.email)
     feed_url = public_url("feeds.personal", token=person.feed_token) if person else None
+    now = utcnow()
     html = render_template(
         "registrations/detail.html",
         registration=registration,
         sessions=sessions,
+        requested_hand_over=registration_service.requested_hand_over(registration),
+        may_hand_over=handover.refusal(registration, now) is None,
+        may_correct=registration.is_active
+        and not places.is_over(registration.places_owner, now),
         meeting_links=notifications.meeting_links(
             registration, [registration.event] if registration.event else sessions),
         position=places.waiting_position(registration),
-        now=utcnow(),
+        now=now,
         feed_url=feed_url,
         renew_form=ConfirmForm(),
     )
@@ -153,9 +174,7 @@ def renew_feed(token: str):
 @limiter.limit(_registration_limit, methods=["POST"])
 def cancel(token: str):
     """Ask for confirmation, then cancel; the first person on the waiting list moves up."""
-    registration = registration_service.find_by_personal_token(token)
-    if registration is None:
-        abort(404)
+    registration = _registration_or_404(token)
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -167,3 +186,41 @@ def cancel(token: str):
         return redirect(url_for("registrations.detail", token=token), 303)
     html = render_template("registrations/cancel.html", registration=registration, form=form)
     return _private(make_response(html))
+
+
+@bp.route("/inschrijving/<token:token>/gegevens", methods=["GET", "POST"])
+@limiter.limit(_registration_limit, methods=["POST"])
+def correct_details(token: str):
+    """A person corrects their name and function and says what they need to take part."""
+    registration = _registration_or_404(token)
+    form = OwnDetailsForm(obj=registration)
+    if form.validate_on_submit():
+        try:
+            registration_service.correct_details(token, form.details())
+        except SchedulerError as refusal:
+            form.form_errors.append(refusal.message)
+        else:
+            flash("Je gegevens zijn aangepast.", "success")
+            return redirect(url_for("registrations.detail", token=token), 303)
+    return _personal_form("registrations/own_details.html", registration, form)
+
+
+@bp.route("/inschrijving/<token:token>/overdragen", methods=["GET", "POST"])
+@limiter.limit(_registration_limit, methods=["POST"])
+def hand_over(token: str):
+    """Give the place to a colleague of the same organisation (for a closed group: ask)."""
+    registration = _registration_or_404(token)
+    form = HandOverForm()
+    if form.validate_on_submit():
+        try:
+            handed = handover.hand_over(token, form.colleague())
+        except SchedulerError as refusal:
+            form.form_errors.append(refusal.message)
+        else:
+            flash(f"Je plaats is overgedragen aan {handed.handed_over_to_name}."
+                  if handed.status is RegistrationStatus.handed_over else
+                  "Je vraag is verstuurd. Tot de organisatoren beslissen, houd je je plaats.",
+                  "success")
+            return redirect(url_for("registrations.detail", token=token), 303)
+    return _personal_form("registrations/hand_over.html", registration, form,
+                          refusal=handover.refusal(registration, utcnow()))

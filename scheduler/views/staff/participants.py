@@ -11,7 +11,7 @@ from scheduler.forms.fields import ConfirmForm
 from scheduler.forms.staff import StaffRegistrationForm
 from scheduler.htmx import is_htmx
 from scheduler.models import Event, Registration
-from scheduler.services import audit, moderation, outbox, places
+from scheduler.services import audit, handover, moderation, outbox, places
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp, button_action
 from scheduler.views.staff.exports import csv_download
@@ -56,6 +56,20 @@ def registration_approve(event_id: int, registration_id: int):
 def registration_decline(event_id: int, registration_id: int):
     """Decline a registration; its place goes to the waiting list."""
     return _act(event_id, registration_id, moderation.decline, "Niet weerhouden en gemaild.")
+
+
+@bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/overdracht-goedkeuren")
+def handover_approve(event_id: int, registration_id: int):
+    """Let the proposed colleague take over the place in a closed group."""
+    return _act(event_id, registration_id, handover.approve,
+                "Overdracht goedgekeurd; beiden zijn gemaild.")
+
+
+@bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/overdracht-weigeren")
+def handover_refuse(event_id: int, registration_id: int):
+    """Refuse a hand-over: the original keeps the place."""
+    return _act(event_id, registration_id, handover.refuse,
+                "Overdracht geweigerd; de deelnemer houdt de plaats en is gemaild.")
 
 
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/doorschuiven")
@@ -107,14 +121,14 @@ def participants_csv(event_id: int) -> Response:
     people = places.list_for_event(event)
     attendance = moderation.attendance_for(event)
     header = ["Voornaam", "Naam", "E-mail", "Organisatie", "Rol", "Functie", "Status",
-              "Opmerkingen", "Aanwezig", "Ingeschreven op"]
+              "Opmerkingen", "Noden", "Aanwezig", "Ingeschreven op"]
     rows = []
     for person in people:
         present = attendance.get(person.id)
         rows.append([
             person.first_name, person.last_name, person.email, person.organisation_name,
             labels.ROLE[person.role], person.function, labels.REGISTRATION_STATUS[person.status],
-            person.remarks, "" if present is None else ("ja" if present else "nee"),
+            person.remarks, person.needs, "" if present is None else ("ja" if present else "nee"),
             local(person.created_at).strftime("%Y-%m-%d %H:%M"),
         ])
     audit.record(current_user, "registration.export", "event", event.id, f"{len(people)} rijen")
