@@ -124,8 +124,18 @@ def _install_response_cache(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from scheduler.views import auth, events, feeds, pages, registrations, requests, staff
+    from scheduler.views import (
+        auth,
+        events,
+        feeds,
+        health,
+        pages,
+        registrations,
+        requests,
+        staff,
+    )
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(events.bp)

@@ -1,0 +1,83 @@
+"""Whether this process can serve visitors: the database answers in time, its schema is the
+one the code expects, and how the mail queue is doing. Counts and ages only, never a person."""
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy import Engine, func, select, text
+
+from scheduler.extensions import db
+from scheduler.models import MailStatus, OutboxMessage, utcnow
+
+# A monitor polls often; a database slower than this is as good as down for a visitor.
+DATABASE_DEADLINE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Readiness:
+    database: str  # "ok", "unreachable", "slow"
+    schema: str  # "current", "behind", "unknown"
+    oldest_pending_mail_seconds: int | None = None
+    failed_mails: int | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.database == "ok" and self.schema == "current"
+
+    def as_json(self) -> dict:
+        return {
+            "status": "ok" if self.ready else "unavailable",
+            "database": self.database,
+            "schema": self.schema,
+            "mail": {"oldest_pending_seconds": self.oldest_pending_mail_seconds,
+                     "failed": self.failed_mails},
+        }
+
+
+@lru_cache(maxsize=1)
+def expected_revisions(migrations_folder: str) -> frozenset[str]:
+    return frozenset(ScriptDirectory(migrations_folder).get_heads())
+
+
+def readiness(now: datetime | None = None) -> Readiness:
+    """Probe the database on a thread of its own, so a hanging server costs a second at most."""
+    now = now or utcnow()
+    engine = db.engine
+    heads = expected_revisions(current_app.extensions["migrate"].directory)
+    outcome: dict = {}
+    probe = threading.Thread(target=_probe, args=(engine, outcome), daemon=True)
+    probe.start()
+    probe.join(DATABASE_DEADLINE_SECONDS)
+    if probe.is_alive():
+        return Readiness(database="slow", schema="unknown")
+    if "error" in outcome:
+        return Readiness(database="unreachable", schema="unknown")
+    oldest = outcome["oldest_pending"]
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    return Readiness(
+        database="ok",
+        schema="current" if outcome["revisions"] == heads else "behind",
+        oldest_pending_mail_seconds=max(0, int((now - oldest).total_seconds()))
+        if oldest is not None else None,
+        failed_mails=outcome["failed"],
+    )
+
+
+def _probe(engine: Engine, outcome: dict) -> None:
+    try:
+        with engine.connect() as connection:
+            outcome["revisions"] = frozenset(
+                connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+            outcome["oldest_pending"] = connection.execute(
+                select(func.min(OutboxMessage.created_at))
+                .where(OutboxMessage.status == MailStatus.pending)).scalar()
+            outcome["failed"] = connection.execute(
+                select(func.count(OutboxMessage.id))
+                .where(OutboxMessage.status == MailStatus.failed)).scalar()
+    except Exception as error:  # noqa: BLE001 - any failure means: not ready
+        outcome["error"] = type(error).__name__
