@@ -1,4 +1,4 @@
-"""The flask commands: seed-demo, mail, staff, privacy (the schema comes from migrations)."""
+"""The flask commands: seed-demo, mail, staff, privacy and backup."""
 
 import time
 
@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from scheduler import demo
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.services import notifications, outbox, privacy
+from scheduler.services import backup, notifications, outbox, privacy
 from scheduler.services import staff as staff_service
 
 mail_commands = AppGroup("mail", help="Deliver the outbox and queue reminders.")
@@ -71,8 +71,35 @@ def create_staff(email: str, admin: bool, name: str, password: str) -> None:
     click.echo(f"Account gemaakt voor {user.email}{' (beheerder)' if admin else ''}.")
 
 
+backup_commands = AppGroup("backup", help="Copies of the database that restore.")
+
+
+@backup_commands.command("create")
+@click.argument("path", type=click.Path(dir_okay=False))
+def create_backup(path: str) -> None:
+    """Copy the database to PATH, consistently, while the app keeps running."""
+    try:
+        written = backup.create(db.engine, path)
+    except backup.BackupError as refusal:
+        raise click.ClickException(refusal.message) from refusal
+    click.echo(f"Back-up geschreven naar {written} ({written.stat().st_size} bytes).")
+
+
+@backup_commands.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore_backup(path: str, force: bool) -> None:
+    """Put the SQLite backup at PATH in place of the database (stop the app first)."""
+    try:
+        backup.restore(db.engine, path, force=force)
+    except backup.BackupError as refusal:
+        raise click.ClickException(refusal.message) from refusal
+    click.echo(f"Back-up {path} teruggezet.")
+
+
 def register_commands(app: Flask) -> None:
     """Attach the project's commands to ``flask``."""
+    app.cli.add_command(backup_commands)
     app.cli.add_command(mail_commands)
     app.cli.add_command(staff_commands)
     app.cli.add_command(privacy_commands)
