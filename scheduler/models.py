@@ -347,7 +347,8 @@ class Registration(db.Model):
     # Accessibility, diet: removed the day after the activity, sooner than the rest.
     needs: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Who takes over this place: asked for (awaiting approval) or done (status handed_over).
-    handed_over_to_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
+    handed_over_to_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"),
+                                                          index=True)
     # The name as the person typed it: the colleague's own registration may spell it otherwise,
     # and showing that would tell whether the address was registered already.
     handed_over_to_name: Mapped[str] = mapped_column(String(201), default="", server_default="")

@@ -93,12 +93,13 @@ def test_a_backup_in_the_middle_of_a_rush_restores_what_was_committed(sqlite_app
         assert result.exit_code == 0, result.output
         kept = set(db.session.scalars(select(Registration.id)))
         db.session.remove()
-        db.engine.dispose()
     assert before <= kept and len(kept) < THREADS * EACH
     visitor = restored.test_client()
     agenda = visitor.get("/")
     assert agenda.status_code == 200 and "Vorming" in agenda.text
     assert visitor.get("/readyz").json["status"] == "ok"
+    with restored.app_context():
+        db.engine.dispose()
 
 
 def test_a_restore_never_overwrites_data_by_accident(sqlite_app, tmp_path):

@@ -14,11 +14,11 @@ from scheduler.models import (
     RegistrationStatus,
     utcnow,
 )
-from scheduler.services import people, places, registrations
+from scheduler.services import people, places, planning, privacy, registrations
 from tests.helpers import applicant, personal_link, statuses, vevents
 
 CONFIRMED, WAITING = RegistrationStatus.confirmed, RegistrationStatus.waiting
-HANDED_OVER = RegistrationStatus.handed_over
+HANDED_OVER, DECLINED = RegistrationStatus.handed_over, RegistrationStatus.declined
 
 
 def colleague(number: int = 9, **overrides) -> dict:
@@ -110,7 +110,7 @@ def test_a_closed_group_waits_for_staff_and_the_original_keeps_the_place(client,
     assert statuses(event)[:2] == [(CONFIRMED, None), (WAITING, 1)]
     staff.login()
     participants = client.get(f"/beheer/activiteiten/{event.id}/inschrijvingen").text
-    assert "neemt over van An Peeters 1" in participants
+    assert "overdracht van An Peeters 1" in participants
     assert "Overname door Bart" in client.get("/beheer/").text
     client.post(f"/beheer/activiteiten/{event.id}/inschrijvingen/{proposed.id}"
                 "/overdracht-goedkeuren")
@@ -149,7 +149,7 @@ def test_a_hand_over_waiting_for_approval_goes_when_the_place_goes(client, make_
     registrations.cancel_registration(registration_of("an1@example.org").token)
     assert registration_of("bart9@example.org") is None
     assert statuses(event) == [(RegistrationStatus.cancelled, None),
-                               (RegistrationStatus.pending, None)]
+                               (RegistrationStatus.pending, None), (DECLINED, None)]
 
 
 def test_a_series_hands_over_the_sessions_still_to_come(client, make_event, make_series):
@@ -228,7 +228,10 @@ def test_what_the_original_sees_does_not_tell_whether_the_colleague_was_register
         pages.append(page.replace(event.title, "").replace(event.slug, "")
                      .replace(token, ""))
     assert pages[0] == pages[1]
-    assert statuses(known) == [(HANDED_OVER, None), (CONFIRMED, None), (CONFIRMED, None)]
+    assert statuses(known) == [(HANDED_OVER, None), (CONFIRMED, None), (CONFIRMED, None),
+                               (DECLINED, None)]
+    (not_needed,) = [m for m in mails_to("bart9@example.org") if m.kind == "handover_not_needed"]
+    assert "Je neemt de plaats over" not in not_needed.text_body
     assert [m.kind for m in mails_to("bart9@example.org")] == [
         "registration_confirmed", "handover_not_needed", "handover_received"]
 
@@ -239,5 +242,80 @@ def test_a_colleague_on_the_waiting_list_gets_the_place(client, make_event):
     registrations.register(event.id, applicant(3))
     registrations.register(event.id, applicant(9, email="bart9@example.org"))
     hand_over(client, "an1@example.org")
-    assert statuses(event) == [(HANDED_OVER, None), (WAITING, 1), (CONFIRMED, None)]
+    assert statuses(event) == [(HANDED_OVER, None), (WAITING, 1), (CONFIRMED, None),
+                               (DECLINED, None)]
     assert [m.kind for m in mails_to("bart9@example.org")][-1] == "handover_received"
+
+
+def closed_group_with_a_request(client, make_event, **fields) -> tuple:
+    """A closed group where An holds a place and asked to hand it to Bart."""
+    event = make_event(is_moderated=True, **fields)
+    registrations.register(event.id, applicant(1))
+    registration_of("an1@example.org").status = CONFIRMED
+    db.session.commit()
+    hand_over(client, "an1@example.org")
+    return event, registration_of("bart9@example.org")
+
+
+def decide(client, event, proposed, verb: str):
+    return client.post(f"/beheer/activiteiten/{event.id}/inschrijvingen/{proposed.id}"
+                       f"/overdracht-{verb}")
+
+
+def test_a_refused_proposal_keeps_its_id_so_a_stale_button_acts_on_nobody(client, staff,
+                                                                          make_event):
+    event, first = closed_group_with_a_request(client, make_event)
+    staff.login()
+    decide(client, event, first, "weigeren")
+    hand_over(client, "an1@example.org", email="ceel@example.org")
+    second = registration_of("ceel@example.org")
+    assert second.id != first.id
+    response = decide(client, event, first, "goedkeuren")
+    assert response.status_code < 500
+    assert registration_of("ceel@example.org").status is RegistrationStatus.handover_requested
+    set_aside = db.session.get(Registration, first.id)
+    assert (set_aside.email, set_aside.first_name, set_aside.status) == ("", "", DECLINED)
+
+
+def test_erasing_the_proposed_colleague_drops_the_proposal(client, staff, make_event):
+    event, proposed = closed_group_with_a_request(client, make_event)
+    assert privacy.erase("bart9@example.org", staff.create()) == 0
+    original = registration_of("an1@example.org")
+    assert original.status is CONFIRMED and original.handed_over_to_id is None
+    assert db.session.get(Registration, proposed.id).email == ""
+    assert "Plaats overdragen" in client.get(personal_link("an1@example.org")).text
+
+
+def test_cancelling_the_activity_drops_a_proposal_and_nobody_hears_they_keep_a_place(
+        client, staff, make_event):
+    event, proposed = closed_group_with_a_request(client, make_event)
+    planning.cancel_event(event, "Spreker ziek.", staff.create())
+    assert db.session.get(Registration, proposed.id).status is DECLINED
+    assert "handover_refused" not in [m.kind for m in mails_to("an1@example.org")]
+
+
+def test_staff_approve_a_proposal_made_before_registration_closed(client, staff, make_event):
+    event, proposed = closed_group_with_a_request(client, make_event)
+    event.registration_closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    staff.login()
+    decide(client, event, proposed, "goedkeuren")
+    assert registration_of("an1@example.org").status is HANDED_OVER
+    assert db.session.get(Registration, proposed.id).status is CONFIRMED
+
+
+def test_a_handed_over_registration_has_nothing_left_to_cancel(client, make_event):
+    registrations.register(make_event().id, applicant(1))
+    hand_over(client, "an1@example.org")
+    link = personal_link("an1@example.org")
+    page = client.post(f"{link}/annuleren", follow_redirects=True).text
+    assert "Je hebt je plaats overgedragen; er is niets meer te annuleren." in page
+
+
+def test_the_colleague_can_see_what_was_typed_about_them(client, staff, make_event):
+    registrations.register(make_event().id, applicant(1))
+    hand_over(client, "an1@example.org")
+    named = privacy.lookup("bart9@example.org")["named_in_hand_overs"]
+    assert [entry["name"] for entry in named] == ["Bart Claes 9"]
+    privacy.erase("bart9@example.org", staff.create())
+    assert registration_of("an1@example.org").handed_over_to_name == ""

@@ -1,5 +1,6 @@
 """What a monitor sees: /healthz and /readyz, with the database up, behind or gone."""
 
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import text
@@ -42,16 +43,28 @@ def test_a_database_behind_the_code_is_not_ready(client):
     assert response.status_code == 503 and response.json["schema"] == "behind"
 
 
+@contextlib.contextmanager
+def app_with(config: dict):
+    """An app of its own, whose connections are closed afterwards."""
+    app = create_app(config)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_an_unreachable_database_is_not_ready(tmp_path):
-    gone = create_app(base_config(f"sqlite:///{tmp_path}/no-such-folder/scheduler.db"))
-    response = gone.test_client().get("/readyz")
-    assert response.status_code == 503 and response.json["database"] == "unreachable"
-    assert gone.test_client().get("/healthz").status_code == 200
+    with app_with(base_config(f"sqlite:///{tmp_path}/no-such-folder/scheduler.db")) as gone:
+        response = gone.test_client().get("/readyz")
+        assert response.status_code == 503 and response.json["database"] == "unreachable"
+        assert gone.test_client().get("/healthz").status_code == 200
 
 
 def test_a_monitor_polling_hard_is_never_rate_limited(database_url):
-    strict = create_app(base_config(database_url, RATELIMIT_ENABLED=True,
-                                    RATELIMIT_DEFAULT="3 per minute"))
-    polled = strict.test_client()
-    assert {polled.get(path).status_code for path in ("/healthz", "/readyz") * 5} <= {200, 503}
-    assert {polled.get("/privacy").status_code for _ in range(5)} == {200, 429}
+    with app_with(base_config(database_url, RATELIMIT_ENABLED=True,
+                              RATELIMIT_DEFAULT="3 per minute")) as strict:
+        polled = strict.test_client()
+        codes = {polled.get(path).status_code for path in ("/healthz", "/readyz") * 5}
+        assert codes <= {200, 503}
+        assert {polled.get("/privacy").status_code for _ in range(5)} == {200, 429}

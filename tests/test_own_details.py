@@ -1,6 +1,7 @@
 """A person corrects their name and function and states their needs from the personal page;
 staff see the needs, and they are gone the day after the activity."""
 
+import re
 from datetime import timedelta
 
 from scheduler.dates import brussels_to_utc, local
@@ -95,3 +96,33 @@ def test_needs_are_purged_the_day_after_the_activity_ends(runner, make_event, ma
 def test_the_privacy_page_says_when_needs_go(client):
     assert "noden" in client.get("/privacy").text and "de dag na de activiteit" in \
         client.get("/privacy").text
+
+
+def test_a_save_from_a_second_window_does_not_wipe_the_first(client, make_event):
+    registrations.register(make_event().id, applicant(1))
+    link = personal_link("an1@example.org")
+    form = client.get(f"{link}/gegevens").text
+    version = re.search(r'name="version" type="hidden" value="([0-9a-f]+)"', form).group(1)
+    assert correct(client, "an1@example.org", version=version).status_code == 303
+    stale = correct(client, "an1@example.org", version=version, needs="",
+                    function="Burgemeester")
+    assert stale.status_code == 422 and "intussen aangepast" in stale.text
+    assert NEEDS in stale.text
+    db.session.expire_all()
+    (registration,) = db.session.scalars(db.select(Registration)).all()
+    assert (registration.function, registration.needs) == ("Schepen", NEEDS)
+
+
+def test_invisible_characters_do_not_make_a_name(client, make_event):
+    registrations.register(make_event().id, applicant(1))
+    for name in ("\u200b", "An\u202eSREteeP"):
+        response = correct(client, "an1@example.org", last_name=name)
+        assert response.status_code == 422 and "tekens die we niet kunnen verwerken" in \
+            response.text
+
+
+def test_after_a_cancellation_the_page_says_so_instead_of_offering_a_form(client, make_event):
+    registration = registrations.register(make_event().id, applicant(1)).registration
+    registrations.cancel_registration(registration.token)
+    page = client.get(f"{personal_link('an1@example.org')}/gegevens").text
+    assert "aanpassen kan niet meer" in page and 'name="needs"' not in page

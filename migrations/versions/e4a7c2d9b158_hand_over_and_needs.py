@@ -23,10 +23,12 @@ def upgrade():
                                       nullable=False, server_default=""))
         batch_op.create_foreign_key("fk_registrations_handed_over_to_id_registrations",
                                     "registrations", ["handed_over_to_id"], ["id"])
+        batch_op.create_index("ix_registrations_handed_over_to_id", ["handed_over_to_id"])
 
 
 def downgrade():
     with op.batch_alter_table("registrations") as batch_op:
+        batch_op.drop_index("ix_registrations_handed_over_to_id")
         batch_op.drop_constraint("fk_registrations_handed_over_to_id_registrations",
                                  type_="foreignkey")
         batch_op.drop_column("handed_over_to_name")

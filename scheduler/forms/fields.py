@@ -20,7 +20,9 @@ TOO_LONG = "Dit is te lang: maximaal %(max)d tekens."
 
 
 class PlainText:
-    """Refuses control characters (NUL, escape codes, line breaks in one-line fields)."""
+    """Refuses control characters (NUL, escape codes, line breaks in one-line fields) and
+    invisible format characters (zero-width spaces, right-to-left overrides), which make a
+    name look empty or read backwards; a soft hyphen and an emoji joiner may stay."""
 
     def __init__(self, multiline: bool = False) -> None:
         self.allowed = {"\n", "\r", "\t"} if multiline else set()
@@ -29,6 +31,7 @@ class PlainText:
         value = field.data or ""
         if any(
             unicodedata.category(char) == "Cc" and char not in self.allowed
+            or unicodedata.category(char) == "Cf" and char not in "\u00ad\u200d"
             or char in "\u2028\u2029"
             for char in value
         ):

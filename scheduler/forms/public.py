@@ -5,6 +5,7 @@ from datetime import date
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -147,6 +148,7 @@ class OwnDetailsForm(FlaskForm):
     last_name = text_field("Naam", 100, required="Vul je naam in.", autocomplete="family-name")
     function = text_field("Functie", 200, autocomplete="organization-title")
     needs = text_field("Noden (niet verplicht)", 500, multiline=True)
+    version = HiddenField()
 
     def details(self) -> OwnDetails:
         return OwnDetails(first_name=self.first_name.data, last_name=self.last_name.data,

@@ -6,8 +6,10 @@ the maximum per organisation holds. For a closed group (moderated) staff approve
 hand-over first and the original keeps the place until then. For a series the hand-over
 covers the sessions still to come.
 
-What the original sees never depends on whether the colleague's address was registered
-already: otherwise a hand-over would tell anyone who registers whether a given address did.
+What the original's page and mails say never depends on whether the colleague's address was
+registered already: otherwise a hand-over would tell anyone who registers whether a given
+address did. (The public count of places can differ, as it does when someone registers a
+stranger's address; the owner of the address is mailed either way, so a probe shows.)
 """
 
 from dataclasses import dataclass
@@ -52,6 +54,8 @@ def refusal(registration: Registration, now: datetime) -> str | None:
         return "Je inschrijving wacht nog op goedkeuring; overdragen kan zodra ze goedgekeurd is."
     if registration.status is RegistrationStatus.waiting:
         return "Je staat op de wachtlijst: je hebt nog geen plaats om over te dragen."
+    if registration.status is RegistrationStatus.handed_over:
+        return f"Je hebt je plaats al overgedragen aan {registration.handed_over_to_name}."
     if registration.status is not RegistrationStatus.confirmed:
         return "Deze inschrijving is niet meer actief."
     if registration_service.requested_hand_over(registration) is not None:
@@ -59,7 +63,10 @@ def refusal(registration: Registration, now: datetime) -> str | None:
     return _closed_because(registration.places_owner, now)
 
 
-def _closed_because(owner: places.Owner, now: datetime) -> str | None:
+def _closed_because(owner: places.Owner, now: datetime, *,
+                    by_staff: bool = False) -> str | None:
+    """Why no place of this activity changes hands now. Staff may still decide about a
+    hand-over asked before registration closed, until the activity starts."""
     sessions = owner.events if isinstance(owner, Series) else [owner]
     if any(s.is_published and s.has_started(now) and not s.has_ended(now) for s in sessions):
         return "De activiteit is bezig; overdragen kan niet meer."
@@ -67,7 +74,7 @@ def _closed_because(owner: places.Owner, now: datetime) -> str | None:
                       key=lambda session: session.starts_at)
     if not upcoming:
         return "Deze activiteit is begonnen, voorbij of gaat niet door; overdragen kan niet meer."
-    if upcoming[0].registration_window_state(now) is RegistrationWindow.closed:
+    if not by_staff and upcoming[0].registration_window_state(now) is RegistrationWindow.closed:
         return "De inschrijvingen zijn gesloten; overdragen kan niet meer."
     return None
 
@@ -120,7 +127,7 @@ def approve(proposed: Registration, event_id: int, staff: StaffUser) -> None:
     """Staff agree to a hand-over in a closed group: the colleague gets the place now."""
     now = utcnow()
     original, owner = _lock_request(proposed, event_id)
-    reason = _closed_because(owner, now)
+    reason = _closed_because(owner, now, by_staff=True)
     if reason is not None:
         db.session.rollback()
         raise SchedulerError(reason)
@@ -131,10 +138,12 @@ def approve(proposed: Registration, event_id: int, staff: StaffUser) -> None:
 
 
 def refuse(proposed: Registration, event_id: int, staff: StaffUser) -> None:
-    """Staff refuse a hand-over: the original keeps the place and hears so; the colleague
-    was never told, so nothing of them is kept."""
-    original, _owner = _lock_request(proposed, event_id)
-    notifications.queue("handover_refused", original, with_calendar=False)
+    """Staff refuse a hand-over: the original keeps the place and hears so (not once the
+    activity began or is off: then there is nothing to keep); the colleague was never told,
+    so nothing of them is kept."""
+    original, owner = _lock_request(proposed, event_id)
+    if places.takes_places(owner, utcnow()):
+        notifications.queue("handover_refused", original, with_calendar=False)
     registration_service.forget_requested_hand_over(original)
     audit.record(staff, "registration.handover_refuse", "registration", original.id,
                  f"overdracht aan inschrijving {proposed.id} geweigerd")
@@ -159,9 +168,6 @@ def _lock_request(proposed: Registration, event_id: int) -> tuple[Registration, 
             or original.status is not RegistrationStatus.confirmed):
         db.session.rollback()
         raise SchedulerError("Deze overdracht wacht niet (meer) op goedkeuring.")
-    if proposed.anonymised_at is not None:
-        db.session.rollback()
-        raise SchedulerError("De gegevens van deze collega zijn gewist; weiger de overdracht.")
     return original, owner
 
 
@@ -176,14 +182,14 @@ def _complete(original: Registration, proposed: Registration, owner: places.Owne
             Registration.status.in_(ACTIVE_STATUSES))).first()
     original.status = RegistrationStatus.handed_over
     original.cancelled_at = now
+    original.needs = ""  # nobody prepares for someone who no longer comes
     if existing is None:
         people.ensure_person(proposed.email_normalised)
         proposed.status = RegistrationStatus.confirmed
         taker, kind = proposed, "handover_received"
     else:
         original.handed_over_to = existing
-        db.session.flush()
-        db.session.delete(proposed)
+        registration_service.set_aside(proposed)
         taker, kind = existing, "handover_not_needed"
         same_organisation = (existing.organisation_id, existing.organisation_other) == (
             original.organisation_id, original.organisation_other)
@@ -193,7 +199,8 @@ def _complete(original: Registration, proposed: Registration, owner: places.Owne
             kind = "handover_received"
     db.session.flush()
     notifications.queue("handed_over", original)
-    notifications.queue(kind, taker, with_calendar=kind == "handover_received",
+    taken_over = kind == "handover_received"
+    notifications.queue(kind, taker, with_calendar=taken_over,
                         extra=f"Je neemt de plaats over van {original.first_name} "
-                              f"{original.last_name}.")
+                              f"{original.last_name}." if taken_over else "")
     registration_service.fill_from_waiting_list(owner)

@@ -150,9 +150,12 @@ def count_of(owner: Owner) -> Select:
 
 
 def list_for_event(event: Event) -> list[Registration]:
-    """Everyone who registered for the activity (or its series), in order of registration."""
+    """Everyone who registered for the activity (or its series), in order of registration;
+    not the nameless rows of those declined or proposed and set aside, which say nothing."""
     return list(db.session.scalars(
         registrations_of(event.places_owner)
+        .where(Registration.anonymised_at.is_(None)
+               | (Registration.status != RegistrationStatus.declined))
         .options(joinedload(Registration.organisation))
         .order_by(Registration.id)
     ))

@@ -245,7 +245,7 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
     A cancelled session leaves the rest of its series as it is. Raises SchedulerError when
     the activity is not published (a draft is deleted or kept, never cancelled).
     """
-    event, _owner = places.lock(event.id)
+    event, owner = places.lock(event.id)
     if not event.is_published:
         db.session.rollback()
         raise SchedulerError("Alleen een gepubliceerde activiteit kan geannuleerd worden.")
@@ -253,6 +253,10 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
     event.cancellation_reason = reason.strip()
     event.cancelled_at = now or utcnow()
     people = places.active_for_event(event)
+    if not places.takes_places(owner, event.cancelled_at):
+        # No place changes hands any more: a hand-over waiting for staff has nothing to give.
+        for registration in people:
+            registrations.forget_requested_hand_over(registration)
     for registration in people:
         notifications.queue(
             "event_cancelled", registration, event=event, extra=event.cancellation_reason,

@@ -161,6 +161,11 @@ def lookup(email: str) -> dict:
         select(AuditEntry).where(or_(*acted_on)).order_by(AuditEntry.id)
     ).all() if acted_on else []
     person = db.session.scalars(select(Person).where(Person.email_normalised == address)).first()
+    named = db.session.scalars(
+        select(Registration).options(selectinload(Registration.event),
+                                     selectinload(Registration.series))
+        .where(Registration.handed_over_to_id.in_(ids), Registration.handed_over_to_name != "")
+    ).all() if ids else []
     return {
         "email": address,
         "personal_feed": bool(person),
@@ -173,6 +178,9 @@ def lookup(email: str) -> dict:
             "handed_over_to": r.handed_over_to_name,
             "registered_at": r.created_at.isoformat(),
         } for r in registrations],
+        # What someone else typed about this person when handing them a place.
+        "named_in_hand_overs": [{"activity": r.places_owner.title, "name": r.handed_over_to_name}
+                                for r in named],
         "training_requests": [{
             "organisation": r.organisation_name, "contact_name": r.contact_name,
             "email": r.email, "phone": r.phone, "audience": r.audience.value,
@@ -201,7 +209,14 @@ def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
     now = now or utcnow()
     address = normalise_email(email)
     held, owners = _lock_places_held_by(address)
+    proposals = [r for r in held if r.status is RegistrationStatus.handover_requested]
+    for proposed in proposals:
+        # Proposed by a colleague and never told: the proposal goes, the place stays.
+        forget_requested_hand_over(db.session.scalars(select(Registration).where(
+            Registration.handed_over_to_id == proposed.id)).one())
     for registration in held:
+        if registration in proposals:
+            continue
         if places.takes_places(registration.places_owner, now):
             registration.status = RegistrationStatus.cancelled
             registration.cancelled_at = now
@@ -222,7 +237,7 @@ def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
         _requests_of(address).with_only_columns(TrainingRequest.id)).all()
     had_feed = db.session.execute(
         delete(Person).where(Person.email_normalised == address)).rowcount
-    if not (ids or request_ids or had_feed):
+    if not (ids or request_ids or had_feed or proposals):
         db.session.rollback()
         return 0
     _anonymise(ids, {address}, now)
@@ -248,7 +263,8 @@ def _lock_places_held_by(address: str) -> tuple[list[Registration], list[places.
             select(Registration)
             .options(selectinload(Registration.event), selectinload(Registration.series))
             .where(Registration.email_normalised == address,
-                   Registration.status.in_(ACTIVE_STATUSES))).all()
+                   Registration.status.in_(
+                       (*ACTIVE_STATUSES, RegistrationStatus.handover_requested)))).all()
         found = {(type(r.places_owner).__name__, r.places_owner.id): r.places_owner
                  for r in held}
         if found.keys() <= wanted.keys():

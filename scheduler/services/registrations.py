@@ -4,6 +4,7 @@ Places are counted and locked by ``places``; this module decides what a person g
 registration is for the activity itself, or for the whole series a session belongs to.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from scheduler.errors import (
     AlreadyCancelledError,
+    EditConflictError,
     EventNotOpenError,
     RegistrationClosedError,
     RegistrationNotOpenYetError,
@@ -31,7 +33,7 @@ from scheduler.models import (
     StaffUser,
     utcnow,
 )
-from scheduler.services import notifications, people, places
+from scheduler.services import audit, notifications, people, places
 from scheduler.services.organisations import find_municipality
 from scheduler.services.tokens import find_by_token
 
@@ -169,6 +171,10 @@ def cancel_registration(token: str, now: datetime | None = None) -> tuple[Regist
                                       "niet meer.")
     _event, owner = places.lock(event_id)
     db.session.refresh(registration)
+    if registration.status is RegistrationStatus.handed_over:
+        db.session.rollback()
+        raise AlreadyCancelledError("Je hebt je plaats overgedragen; er is niets meer te "
+                                    "annuleren.")
     if not registration.is_active:
         db.session.rollback()
         raise AlreadyCancelledError()
@@ -210,22 +216,50 @@ def send_overview(email: str, now: datetime | None = None) -> bool:
     return True
 
 
-def correct_details(token: str, details: OwnDetails, now: datetime | None = None
-                    ) -> Registration:
+def details_version(registration: Registration) -> str:
+    """What the details form remembers of the values it showed, to notice a save in between
+    (another tab, a colleague at the same computer)."""
+    shown = "\x1f".join((registration.first_name, registration.last_name,
+                         registration.function, registration.needs))
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
+def correction_refused(registration: Registration, now: datetime) -> str | None:
+    """Why a person can no longer correct their details, in Dutch; None while they can."""
+    if not registration.is_active or places.is_over(registration.places_owner, now):
+        return ("Deze inschrijving is niet meer actief of de activiteit is voorbij; je "
+                "gegevens aanpassen kan niet meer.")
+    return None
+
+
+def correct_details(token: str, details: OwnDetails, seen_version: str | None = None,
+                    now: datetime | None = None) -> Registration:
     """Store a person's corrected name, function and needs. Refused (SchedulerError) once
-    the registration is no longer active or its activity is over: nobody reads them then."""
+    the registration is no longer active or its activity is over (nobody reads them then),
+    and EditConflictError when they changed since the form was shown."""
     now = now or utcnow()
     registration = find_by_personal_token(token)
     if registration is None:
         raise LookupError(token)
-    if not registration.is_active or places.is_over(registration.places_owner, now):
+    refusal = correction_refused(registration, now)
+    if refusal is not None:
         db.session.rollback()
-        raise SchedulerError("Deze inschrijving is niet meer actief of de activiteit is voorbij; "
-                             "je gegevens aanpassen kan niet meer.")
+        raise SchedulerError(refusal)
+    if seen_version is not None and seen_version != details_version(registration):
+        db.session.rollback()
+        raise EditConflictError("Je gegevens werden intussen aangepast (in een ander venster?). "
+                                "Hieronder staan ze zoals ze nu zijn; breng je wijziging "
+                                "opnieuw aan.")
+    renamed = (registration.first_name, registration.last_name) != (
+        details.first_name.strip(), details.last_name.strip())
     registration.first_name = details.first_name.strip()
     registration.last_name = details.last_name.strip()
     registration.function = details.function.strip()
     registration.needs = details.needs.strip()
+    if renamed:
+        # A new name on a place is worth knowing in a closed group; what it was is not kept.
+        audit.record(None, "registration.rename", "registration", registration.id,
+                     "naam aangepast door de persoon zelf")
     db.session.commit()
     return registration
 
@@ -262,15 +296,24 @@ def requested_hand_over(registration: Registration) -> Registration | None:
 
 def forget_requested_hand_over(registration: Registration) -> None:
     """Drop a hand-over that waits for approval, when the place goes otherwise or staff
-    refuse it. The colleague was never told, so nothing of them is kept. The caller holds
-    the lock on the places and commits."""
+    refuse it. The caller holds the lock on the places and commits."""
     proposed = requested_hand_over(registration)
     if proposed is not None:
         registration.handed_over_to = None
         registration.handed_over_to_name = ""
-        db.session.flush()
-        db.session.delete(proposed)
+        set_aside(proposed)
     db.session.flush()
+
+
+def set_aside(proposed: Registration) -> None:
+    """A colleague's proposed registration that will not be: they were never told, so
+    nothing of them is kept. The row stays, nameless, so that its id is never given to
+    another (SQLite reuses the highest) and a stale button cannot act on someone else."""
+    proposed.status = RegistrationStatus.declined
+    proposed.first_name = proposed.last_name = proposed.email = proposed.function = ""
+    proposed.email_normalised = f"anoniem-{proposed.id}"
+    proposed.token = f"anon{proposed.id}"
+    proposed.anonymised_at = utcnow()
 
 
 def fill_from_waiting_list(owner: places.Owner) -> list[Registration]:

@@ -15,7 +15,7 @@ from flask import (
 )
 from limits import parse as parse_limit
 
-from scheduler.errors import SchedulerError
+from scheduler.errors import EditConflictError, SchedulerError
 from scheduler.extensions import limiter
 from scheduler.forms.fields import ConfirmForm
 from scheduler.forms.public import (
@@ -196,13 +196,22 @@ def correct_details(token: str):
     form = OwnDetailsForm(obj=registration)
     if form.validate_on_submit():
         try:
-            registration_service.correct_details(token, form.details())
+            registration_service.correct_details(token, form.details(),
+                                                 seen_version=form.version.data or None)
+        except EditConflictError as conflict:
+            form = OwnDetailsForm(formdata=None, obj=registration)
+            form.version.data = registration_service.details_version(registration)
+            form.form_errors.append(conflict.message)
         except SchedulerError as refusal:
             form.form_errors.append(refusal.message)
         else:
             flash("Je gegevens zijn aangepast.", "success")
             return redirect(url_for("registrations.detail", token=token), 303)
-    return _personal_form("registrations/own_details.html", registration, form)
+    if request.method == "GET":
+        form.version.data = registration_service.details_version(registration)
+    return _personal_form("registrations/own_details.html", registration, form,
+                          refusal=registration_service.correction_refused(registration,
+                                                                          utcnow()))
 
 
 @bp.route("/inschrijving/<token:token>/overdragen", methods=["GET", "POST"])

@@ -153,7 +153,8 @@ def event_cancel(event_id: int):
         except SchedulerError as refusal:
             flash(refusal.message, "error")
         else:
-            flash(f"De activiteit is geannuleerd; {mailed} deelnemers krijgen een mail.",
+            flash(f"De activiteit is geannuleerd; {mailed} "
+                  f"{'deelnemer krijgt' if mailed == 1 else 'deelnemers krijgen'} een mail.",
                   "success")
         return redirect(url_for("staff.event_edit", event_id=event.id), 303)
     status = 422 if form.errors else 200

@@ -121,14 +121,15 @@ def participants_csv(event_id: int) -> Response:
     people = places.list_for_event(event)
     attendance = moderation.attendance_for(event)
     header = ["Voornaam", "Naam", "E-mail", "Organisatie", "Rol", "Functie", "Status",
-              "Opmerkingen", "Noden", "Aanwezig", "Ingeschreven op"]
+              "Opmerkingen", "Noden", "Overgedragen aan", "Aanwezig", "Ingeschreven op"]
     rows = []
     for person in people:
         present = attendance.get(person.id)
         rows.append([
             person.first_name, person.last_name, person.email, person.organisation_name,
             labels.ROLE[person.role], person.function, labels.REGISTRATION_STATUS[person.status],
-            person.remarks, person.needs, "" if present is None else ("ja" if present else "nee"),
+            person.remarks, person.needs, person.handed_over_to_name,
+            "" if present is None else ("ja" if present else "nee"),
             local(person.created_at).strftime("%Y-%m-%d %H:%M"),
         ])
     audit.record(current_user, "registration.export", "event", event.id, f"{len(people)} rijen")
