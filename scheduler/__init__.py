@@ -1,8 +1,11 @@
 """The application factory: configuration, extensions, blueprints and the CLI."""
 
+import contextlib
 from pathlib import Path
 
 from flask import Flask, make_response, render_template, request
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from scheduler import config as settings
@@ -63,6 +66,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", settings.database_uri(app.config, app.instance_path)
     )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # After a restart of PostgreSQL every pooled connection is dead: test one before use
+        # so the first visitor afterwards is served, not shown an error.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if app.config["SCHEDULER_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
     settings.ensure_secret_key(app.config, app.instance_path)
@@ -102,7 +110,7 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             from scheduler.extensions import configure_sqlite
 
-            configure_sqlite(db.engine)
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
 def _install_response_cache(app: Flask) -> None:
@@ -195,6 +203,19 @@ def _register_error_pages(app: Flask) -> None:
 
     for code in (400, 403, 404, 405, 410, 429, 500):
         app.register_error_handler(code, render_error)
+
+    def database_away(error):
+        """The database is restarting, unreachable or locked past its wait: nothing was
+        written (the transaction is rolled back), and the visitor may simply try again."""
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        app.logger.warning("Database unavailable: %s", type(error.orig or error).__name__)
+        response = make_response(render_error(ServiceUnavailable()))
+        response.headers["Retry-After"] = str(app.config["RETRY_AFTER_SECONDS"])
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.register_error_handler(OperationalError, database_away)
 
 
 def _set_security_headers(response):

@@ -26,8 +26,11 @@ ENVIRONMENT_SETTINGS = (
     "OVERVIEW_ADDRESS_RATE_LIMIT",
     "MODERATION_REPLY_DAYS",
     "RESPONSE_CACHE_SIZE",
+    "RETRY_AFTER_SECONDS",
+    "SQLITE_BUSY_TIMEOUT_MS",
 )
-INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS")
+INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS",
+                    "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS")
 
 
 class Defaults:
@@ -78,6 +81,10 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 256 * 1024
+    # What a visitor's browser is told to wait when the database is briefly away (503).
+    RETRY_AFTER_SECONDS = 30
+    # How long a SQLite write waits for another process's write before the visitor gets a 503.
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def read_environment(config: dict) -> None:

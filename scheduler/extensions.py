@@ -46,7 +46,7 @@ WRITE_LOCK_FILE = "scheduler_write_lock_file"
 HOLDS_WRITE_LOCK = "scheduler_holds_write_lock"
 
 
-def configure_sqlite(engine: Engine) -> None:
+def configure_sqlite(engine: Engine, busy_timeout_ms: int = 30_000) -> None:
     """Make SQLite safe for several threads and processes writing at once.
 
     pysqlite begins transactions lazily and on its own terms; we take over so that a
@@ -64,7 +64,7 @@ def configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
         if lock_path:

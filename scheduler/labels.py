@@ -53,6 +53,9 @@ ERRORS = {
     410: ("Niet meer beschikbaar", "Deze link is verlopen of niet meer geldig."),
     429: ("Even geduld",
           "Je hebt in korte tijd te veel aanvragen gedaan. Wacht even en probeer het dan opnieuw."),
+    503: ("Even niet bereikbaar",
+          "De agenda is heel even niet bereikbaar, door onderhoud of drukte. Er is niets "
+          "verloren gegaan: probeer het over een halve minuut opnieuw."),
     500: ("Er ging iets mis",
           "Er liep iets fout aan onze kant. Probeer het later opnieuw of mail de helpdesk."),
 }

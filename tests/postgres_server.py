@@ -25,44 +25,69 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextlib.contextmanager
-def running_postgres() -> Iterator[str]:
-    """Start a fresh cluster, yield a SQLAlchemy URL to an empty database, then remove it all.
+class PostgresServer:
+    """A cluster of our own, on its own port, which a test may stop and start again."""
 
-    initdb refuses to run as root, so as root the cluster belongs to the postgres user.
-    """
-    initdb, pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise FileNotFoundError("initdb/pg_ctl not found")
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    workdir = tempfile.mkdtemp(prefix="scheduler-pg-")
-    if as_root:
-        shutil.chown(workdir, "postgres", "postgres")
-    data = os.path.join(workdir, "data")
-    port = free_port()
-    subprocess.run(
-        [*prefix, initdb, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    )
-    subprocess.run(
-        [*prefix, pg_ctl, "-D", data, "-o", options, "-l", f"{workdir}/log", "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
+    def __init__(self) -> None:
+        initdb, self.pg_ctl = find_binary("initdb"), find_binary("pg_ctl")
+        if not initdb or not self.pg_ctl:
+            raise FileNotFoundError("initdb/pg_ctl not found")
+        # initdb refuses to run as root: as root the cluster belongs to the postgres user.
+        as_root = os.geteuid() == 0
+        self.prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+        self.workdir = tempfile.mkdtemp(prefix="scheduler-pg-")
+        if as_root:
+            shutil.chown(self.workdir, "postgres", "postgres")
+        self.data = os.path.join(self.workdir, "data")
+        self.port = free_port()
+        subprocess.run(
+            [*self.prefix, initdb, "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync",
+             "-E", "UTF8"],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/scheduler_test"
+
+    def _pg_ctl(self, *arguments: str) -> None:
+        options = (f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c max_connections=200")
+        subprocess.run(
+            [*self.prefix, self.pg_ctl, "-D", self.data, "-o", options,
+             "-l", f"{self.workdir}/log", *arguments],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        self._pg_ctl("-w", "start")
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "stop")
+
+    def restart(self) -> None:
+        self._pg_ctl("-m", "fast", "-w", "restart")
+
+    def create_database(self) -> None:
         import psycopg
 
         with psycopg.connect(
-            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
         ) as connection:
             connection.execute("CREATE DATABASE scheduler_test")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/scheduler_test"
-    finally:
-        stop = [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"]
+
+    def remove(self) -> None:
+        stop = [*self.prefix, self.pg_ctl, "-D", self.data, "-m", "immediate", "stop"]
         subprocess.run(stop, capture_output=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a fresh cluster with an empty database ``scheduler_test``, then remove it all."""
+    server = PostgresServer()
+    try:
+        server.start()
+        server.create_database()
+        yield server
+    finally:
+        server.remove()
