@@ -17,9 +17,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The dev server, with a mail worker beside it that writes every mail to instance/mail/ as it
+# is queued (or sends it, when MAIL_SERVER is set); stopping the server stops the worker.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
+	@echo "Mails: één .eml-bestand per mail in instance/mail/ (of naar MAIL_SERVER als die ingesteld is)."
+	$(BIN)/flask mail send --loop --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
 
 lint: install

@@ -40,7 +40,9 @@ class Defaults:
     SECRET_KEY: str | None = None
     DATABASE_URL: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # None: in development, the address the page was asked on (so `PORT=5077 make run` links
+    # to 5077); elsewhere http://127.0.0.1:5000. Production sets it.
+    PUBLIC_BASE_URL: str | None = None
     ORGANISATION_NAME = "Vereniging van Vlaamse Steden en Gemeenten"
     PROGRAMME_NAME = "Lokale aanpak van radicalisering"
     HELPDESK_EMAIL = "radicalisering@vvsg.be"

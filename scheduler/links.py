@@ -2,12 +2,24 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context, request
+
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL; unset in development, the address this request came in on."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    if configured:
+        return configured
+    if current_app.config["SCHEDULER_ENV"] == "development" and has_request_context():
+        return request.host_url
+    return DEVELOPMENT_BASE_URL
 
 
 def public_url(endpoint: str, **values) -> str:
-    """The URL of ``endpoint`` on the configured public base URL (PUBLIC_BASE_URL)."""
-    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    """The URL of ``endpoint`` on the public base URL (see ``public_base_url``)."""
+    base = urlsplit(public_base_url())
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
