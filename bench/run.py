@@ -125,7 +125,11 @@ class Gunicorn:
         command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                    "--bind", f"127.0.0.1:{port}", "--no-control-socket",
                    "--log-level", "warning", app]
-        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+        # The request log stays on (it is part of what production costs) but goes to a file.
+        self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log",  # noqa: SIM115
+                                               delete=False)
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                                        stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -134,12 +138,15 @@ class Gunicorn:
                     return
             except OSError:
                 time.sleep(0.2)
+        tail = Path(self.log.name).read_text(errors="replace")[-2000:]
         self.stop()
-        raise RuntimeError(f"{app} did not start")
+        raise RuntimeError(f"{app} did not start:\n{tail}")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 def request(port: int, method: str, path: str, headers: dict | None = None):

@@ -1,6 +1,7 @@
 """The application factory: configuration, extensions, blueprints and the CLI."""
 
 import contextlib
+import logging
 from pathlib import Path
 
 from flask import Flask, make_response, render_template, request
@@ -85,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_pages(app)
     app.after_request(_set_security_headers)
     _install_response_cache(app)
+    _install_request_log(app)
 
     from scheduler.cli import register_commands
 
@@ -119,7 +121,7 @@ def _install_response_cache(app: Flask) -> None:
 
     with app.app_context():
         engine = db.engine
-    app.wsgi_app = ResponseCache(
+    app.wsgi_app = app.extensions["response_cache"] = ResponseCache(
         app.wsgi_app,
         DataVersion(engine),
         clock=utcnow,
@@ -129,6 +131,21 @@ def _install_response_cache(app: Flask) -> None:
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         ),
     )
+
+
+def _install_request_log(app: Flask) -> None:
+    from scheduler.request_log import RequestLog, logger
+
+    if not app.config["REQUEST_LOG"]:
+        return
+    if not logger.handlers:
+        # One JSON object per line on stderr, where gunicorn and systemd collect it.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    app.wsgi_app = RequestLog(app.wsgi_app)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -191,15 +208,20 @@ def _register_error_pages(app: Flask) -> None:
 
     from scheduler import labels
     from scheduler.htmx import is_htmx, retarget
+    from scheduler.request_log import REQUEST_ID
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
         heading, text = labels.describe_error(code, isinstance(error, CSRFError))
+        # Something to quote to the helpdesk when it is our fault; the request log has it too.
+        request_id = request.environ.get(REQUEST_ID) if code >= 500 else None
         if is_htmx():
             # The fragment the request aimed at stays as it is; the message goes to the alert area.
-            html = render_template("errors/_alert.html", heading=heading, text=text)
+            html = render_template("errors/_alert.html", heading=heading, text=text,
+                                   request_id=request_id)
             return retarget(make_response(html, code), "#alerts")
-        return render_template("errors/error.html", heading=heading, text=text), code
+        return render_template("errors/error.html", heading=heading, text=text,
+                               request_id=request_id), code
 
     for code in (400, 403, 404, 405, 410, 429, 500):
         app.register_error_handler(code, render_error)

@@ -83,6 +83,8 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 256 * 1024
+    # One JSON line per request and per mail attempt on stderr.
+    REQUEST_LOG = True
     # What a visitor's browser is told to wait when the database is briefly away (503).
     RETRY_AFTER_SECONDS = 30
     # How long a SQLite write waits for another process's write before the visitor gets a 503.

@@ -32,6 +32,8 @@ from werkzeug.http import (
 )
 
 SHARE_UNTIL = "scheduler.share_until"
+# Set on a request answered from memory, for the request log.
+FROM_MEMORY = "scheduler.from_memory"
 CONDITIONAL_HEADERS = (
     "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE",
     "HTTP_IF_RANGE", "HTTP_RANGE",
@@ -165,6 +167,7 @@ class ResponseCache:
         with self.lock:
             entry = self.entries.get(key)
         if entry is not None and entry.version == version and now < entry.expires:
+            environ[FROM_MEMORY] = True
             return entry.answer(environ, start_response)
         if method == "HEAD":
             return self.wsgi_app(environ, start_response)

@@ -62,7 +62,7 @@ def test_the_kept_agenda_expires_when_a_registration_deadline_passes(
     with count_queries() as statements:
         client.get("/")
     assert statements == []
-    app.wsgi_app.clock = lambda: closes_at + timedelta(seconds=1)
+    app.extensions["response_cache"].clock = lambda: closes_at + timedelta(seconds=1)
     with count_queries() as statements:
         client.get("/")
     assert statements, "past the deadline the page must be rendered again"
@@ -77,14 +77,15 @@ def test_a_kept_feed_expires_when_its_history_window_moves(
     with count_queries() as statements:
         client.get("/agenda.ics")
     assert statements == []
-    app.wsgi_app.clock = lambda: next_month_start(utcnow()) + timedelta(seconds=1)
+    memory = app.extensions["response_cache"]
+    memory.clock = lambda: next_month_start(utcnow()) + timedelta(seconds=1)
     with count_queries() as statements:
         client.get("/agenda.ics")
     assert statements, "in a new month the feed's window has moved"
 
 
 def test_the_least_recently_used_response_makes_way(client, make_event, count_queries, app):
-    app.wsgi_app.entries = LRUCache(maxsize=1)
+    app.extensions["response_cache"].entries = LRUCache(maxsize=1)
     make_event()
     client.get("/")
     client.get("/?soort=vorming")
@@ -152,8 +153,9 @@ def test_calendars_that_only_send_if_none_match_still_fill_the_memory(
     make_event()
     client.get("/agenda.ics")  # serialises the activity for every process: a commit
     etag = client.get("/agenda.ics").headers["ETag"]
-    app.wsgi_app.entries.clear()  # as after a restart: only calendars that know the ETag come
-    app.wsgi_app.shareable.clear()
+    # As after a restart: only calendars that know the ETag come.
+    app.extensions["response_cache"].entries.clear()
+    app.extensions["response_cache"].shareable.clear()
     for _ in range(2):
         with count_queries() as statements:
             assert client.get("/agenda.ics", headers={"If-None-Match": etag}).status_code == 304

@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select, update
 
 from scheduler.extensions import begin_write_transaction, db
 from scheduler.models import MailStatus, OutboxMessage, utcnow
+from scheduler.request_log import log_line
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,9 @@ def _record(message_id: int, error: Exception | None, *, permanent: bool,
             message.next_attempt_at = utcnow() + retry_delay(message.attempts)
             outcome = "retrying"
     db.session.commit()
+    # The error class only: an SMTP server's message may quote the recipient's address.
+    log_line(event="mail", message=message_id, kind=message.kind, outcome=outcome,
+             attempts=message.attempts, error=type(error).__name__ if error else None)
     return outcome
 
 
