@@ -28,6 +28,7 @@ ENVIRONMENT_SETTINGS = (
     "RESPONSE_CACHE_SIZE",
     "RETRY_AFTER_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "REQUEST_LOG",
 )
 INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS",
                     "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS")
@@ -99,7 +100,7 @@ def read_environment(config: dict) -> None:
             continue
         if name in INTEGER_SETTINGS:
             config[name] = int(value)
-        elif name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        elif name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "REQUEST_LOG"):
             config[name] = value.strip().lower() in ("1", "true", "yes", "on")
         else:
             config[name] = value
