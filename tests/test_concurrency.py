@@ -1,79 +1,18 @@
 """Many people pressing "inschrijven" at the same second, through gunicorn, on both databases."""
 
-import http.client
-import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
 
-from scheduler import PROJECT_ROOT
 from scheduler.extensions import db
 from scheduler.models import Registration, RegistrationStatus
 from scheduler.services import places, registrations
 from tests.fixtures.databases import base_config
 from tests.helpers import applicant, form_data
-from tests.postgres_server import free_port
-
-
-class Gunicorn:
-    """gunicorn with several worker processes and threads on 127.0.0.1."""
-
-    def __init__(self, database_url: str, workers: int = 4, threads: int = 8) -> None:
-        self.port = free_port()
-        env = dict(os.environ, SCHEDULER_TEST_CONFIG=json.dumps(base_config(database_url)))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
-             str(threads), "--bind", f"127.0.0.1:{self.port}", "--no-control-socket",
-             "--log-level", "warning", "tests.wsgi_app:app"],
-            cwd=PROJECT_ROOT, env=env, start_new_session=True,
-        )
-
-    def __enter__(self) -> "Gunicorn":
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                connection.request("GET", "/privacy")
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    return self
-            except OSError:
-                time.sleep(0.2)
-            finally:
-                connection.close()
-        self.__exit__()
-        raise RuntimeError("gunicorn did not start")
-
-    def __exit__(self, *exc_info) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait(timeout=20)
-
-    def crash(self) -> None:
-        """Kill the master and every worker at once, mid-request, as a power cut of the app."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=20)
-
-    def post(self, path: str, data: dict) -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        body = urllib.parse.urlencode(data)
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"}
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            return response.status
-        finally:
-            connection.close()
+from tests.servers import Gunicorn
 
 
 def fire_at_once(calls) -> list[int]:
