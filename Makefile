@@ -33,9 +33,11 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest
 
-# The state-machine tests with many more random sequences than the normal run.
+# Not in `make test`: the state machine with many more random sequences than the normal run,
+# then every public form and query string fed hostile input (10,000 per database).
 fuzz: install
 	SCHEDULER_STATE_MACHINE_EXAMPLES=$(or $(EXAMPLES),1000) $(BIN)/python -m pytest tests/test_places_lifecycle.py
+	SCHEDULER_FUZZ_EXAMPLES=$(or $(FORM_EXAMPLES),10000) $(BIN)/python -m pytest -p tests.conftest fuzz/
 
 # Needs wrk (Debian: apt-get install wrk). DSN=postgresql+psycopg://… measures on PostgreSQL.
 bench: install
