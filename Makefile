@@ -24,8 +24,9 @@ run: install
 	$(BIN)/flask seed-demo --if-empty
 	@echo "Mails: één .eml-bestand per mail in instance/mail/ (of naar MAIL_SERVER als die ingesteld is)."
 	$(BIN)/flask mail send --loop --interval 2 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
+	$(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT) & server=$$!; \
+	trap 'kill $$worker $$server 2>/dev/null' EXIT INT TERM; \
+	wait $$server
 
 lint: install
 	$(BIN)/ruff check .

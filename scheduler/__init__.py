@@ -6,7 +6,9 @@ from pathlib import Path
 
 from flask import Flask, make_response, render_template, request
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from werkzeug.exceptions import ServiceUnavailable
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import InternalServerError, ServiceUnavailable
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from scheduler import config as settings
@@ -70,13 +72,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # After a restart of PostgreSQL every pooled connection is dead: test one before use
         # so the first visitor afterwards is served, not shown an error.
+        # A server that accepts but never answers must not hold a visitor for minutes.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            "pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
+            "pool_pre_ping": True, "connect_args": {"connect_timeout": 5},
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if app.config["SCHEDULER_ENV"] == "production":
         app.config["SESSION_COOKIE_SECURE"] = True
     settings.ensure_secret_key(app.config, app.instance_path)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.url_map.converters["slug"] = SlugConverter
     app.url_map.converters["token"] = TokenConverter
     app.url_map.converters["int"] = IdConverter
@@ -130,11 +137,19 @@ def _install_response_cache(app: Flask) -> None:
             app.config["SESSION_COOKIE_NAME"],
             app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         ),
+        bypass=("/healthz", "/readyz"),
     )
 
 
 def _install_request_log(app: Flask) -> None:
-    from scheduler.request_log import RequestLog, logger
+    from scheduler.request_log import RequestLog, logger, redacted
+
+    def log_exception(exc_info) -> None:
+        # Flask's own line names the path, and a personal path holds its token.
+        app.logger.error("Exception on %s [%s]", redacted(request.path), request.method,
+                         exc_info=exc_info)
+
+    app.log_exception = log_exception
 
     if not app.config["REQUEST_LOG"]:
         return
@@ -228,16 +243,36 @@ def _register_error_pages(app: Flask) -> None:
 
     def database_away(error):
         """The database is restarting, unreachable or locked past its wait: nothing was
-        written (the transaction is rolled back), and the visitor may simply try again."""
+        written (the transaction is rolled back), and the visitor may simply try again.
+        Any other database error is a fault of ours: a 500, logged in full."""
         with contextlib.suppress(SQLAlchemyError):
             db.session.rollback()
-        app.logger.warning("Database unavailable: %s", type(error.orig or error).__name__)
+        if not _is_passing(error):
+            app.log_exception((type(error), error, error.__traceback__))
+            return render_error(InternalServerError())
+        app.logger.warning("Database unavailable: %s", error.orig or error)
         response = make_response(render_error(ServiceUnavailable()))
         response.headers["Retry-After"] = str(app.config["RETRY_AFTER_SECONDS"])
         response.headers["Cache-Control"] = "no-store"
         return response
 
     app.register_error_handler(OperationalError, database_away)
+    app.register_error_handler(PoolTimeout, database_away)
+
+
+def _is_passing(error) -> bool:
+    """A database error that goes away by itself: a lost or refused connection, a server
+    shutting down, a lock held too long, every pooled connection in use."""
+    if isinstance(error, PoolTimeout) or getattr(error, "connection_invalidated", False):
+        return True
+    original = getattr(error, "orig", None)
+    state = getattr(original, "sqlstate", None)
+    if state is not None:
+        return state.startswith(("08", "57P", "53"))
+    message = str(original).lower()
+    # psycopg says nothing of a state when it cannot reach the server at all.
+    return type(original).__module__.startswith("psycopg") or any(
+        word in message for word in ("locked", "busy"))
 
 
 def _set_security_headers(response):

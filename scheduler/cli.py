@@ -86,7 +86,7 @@ def create_backup(path: str) -> None:
 
 
 @backup_commands.command("restore")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path")
 @click.option("--force", is_flag=True, help="Replace a database that already holds data.")
 def restore_backup(path: str, force: bool) -> None:
     """Put the SQLite backup at PATH in place of the database (stop the app first)."""

@@ -29,9 +29,20 @@ ENVIRONMENT_SETTINGS = (
     "RETRY_AFTER_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
     "REQUEST_LOG",
+    "PROXY_COUNT",
+    "FEED_HISTORY_MONTHS",
+    "FEED_REFRESH_MINUTES",
+    "FEED_CACHE_SECONDS",
+    "MAIL_MAX_ATTEMPTS",
+    "MAIL_LEASE_SECONDS",
+    "MAIL_REMINDER_DAYS",
+    "PRIVACY_RETENTION_MONTHS",
 )
 INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS",
-                    "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS")
+                    "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS", "PROXY_COUNT",
+                    "FEED_HISTORY_MONTHS", "FEED_REFRESH_MINUTES", "FEED_CACHE_SECONDS",
+                    "MAIL_MAX_ATTEMPTS", "MAIL_LEASE_SECONDS", "MAIL_REMINDER_DAYS",
+                    "PRIVACY_RETENTION_MONTHS")
 
 
 class Defaults:
@@ -86,9 +97,13 @@ class Defaults:
     MAX_CONTENT_LENGTH = 256 * 1024
     # One JSON line per request and per mail attempt on stderr.
     REQUEST_LOG = True
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx, Caddy: 1). Without it,
+    # behind a proxy every visitor has the proxy's address and shares one rate limit.
+    PROXY_COUNT = 0
     # What a visitor's browser is told to wait when the database is briefly away (503).
     RETRY_AFTER_SECONDS = 30
-    # How long a SQLite write waits for another process's write before the visitor gets a 503.
+    # How long a SQLite write waits for a writer outside the app (a backup, the sqlite3 shell)
+    # before the visitor gets a 503; the app's own processes queue on a lock file instead.
     SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -105,7 +120,7 @@ def read_environment(config: dict) -> None:
         else:
             config[name] = value
     if os.environ.get("SCHEDULER_ENV"):
-        config["SCHEDULER_ENV"] = os.environ["SCHEDULER_ENV"]
+        config["SCHEDULER_ENV"] = os.environ["SCHEDULER_ENV"].strip().lower().strip().lower()
 
 
 def database_uri(config: dict, instance_path: str) -> str:
@@ -122,6 +137,10 @@ def database_uri(config: dict, instance_path: str) -> str:
 
 def ensure_secret_key(config: dict, instance_path: str) -> None:
     """Refuse to start production without a secret; in development keep one in instance/."""
+    if config["SCHEDULER_ENV"] == "production" and not config.get("PUBLIC_BASE_URL"):
+        raise RuntimeError(
+            "PUBLIC_BASE_URL is not set. Production needs the site's address for the links in "
+            "mails and feeds, e.g. PUBLIC_BASE_URL=https://agenda.example.org.")
     if config.get("SECRET_KEY"):
         return
     if config["SCHEDULER_ENV"] == "production":

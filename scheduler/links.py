@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_request_context, request
 
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 def public_base_url() -> str:
@@ -12,7 +13,10 @@ def public_base_url() -> str:
     configured = current_app.config.get("PUBLIC_BASE_URL")
     if configured:
         return configured
-    if current_app.config["SCHEDULER_ENV"] == "development" and has_request_context():
+    # Only a loopback address: on a server left in development mode, a visitor's Host header
+    # would otherwise choose where personal links in mails point.
+    if (current_app.config["SCHEDULER_ENV"] == "development" and has_request_context()
+            and request.host.rsplit(":", 1)[0] in LOOPBACK_HOSTS):
         return request.host_url
     return DEVELOPMENT_BASE_URL
 

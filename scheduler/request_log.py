@@ -17,16 +17,18 @@ from scheduler.response_cache import FROM_MEMORY
 
 REQUEST_ID = "scheduler.request_id"
 # Personal links: the token is what opens someone's registration or calendar.
-PERSONAL_PATHS = re.compile(r"^/(inschrijving|mijn|wachtwoord)/[^/]+")
+PERSONAL_PATHS = re.compile(r"^/+(inschrijving|mijn|wachtwoord)/+[^/]*")
+# Someone typing their address into the address bar still leaves a 404 to log.
+ADDRESS = re.compile(r"[^/]*@[^/]*")
 # An id a proxy in front already gave the request, if it looks like one.
-INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+INCOMING_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 logger = logging.getLogger("scheduler.requests")
 
 
 def redacted(path: str) -> str:
-    """The path with a personal token replaced, e.g. /inschrijving/…/annuleren."""
-    return PERSONAL_PATHS.sub(lambda match: f"/{match.group(1)}/…", path)
+    """The path with a personal token or an address replaced, e.g. /inschrijving/…/annuleren."""
+    return ADDRESS.sub("…@…", PERSONAL_PATHS.sub(lambda match: f"/{match.group(1)}/…", path))
 
 
 def log_line(**fields) -> None:
@@ -42,7 +44,7 @@ class RequestLog:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if INCOMING_ID.match(incoming) else secrets.token_hex(8)
+        request_id = incoming if INCOMING_ID.fullmatch(incoming) else secrets.token_hex(8)
         environ[REQUEST_ID] = request_id
         began = time.perf_counter()
         status: list[str] = []

@@ -144,8 +144,11 @@ class ResponseCache:
         clock: Callable[[], datetime],
         size: int = 256,
         personal_cookies: tuple[str, ...] = ("session", "remember_token"),
+        bypass: tuple[str, ...] = (),
     ) -> None:
         self.wsgi_app = wsgi_app
+        # Paths that must answer whatever the database does (a monitor's probes).
+        self.bypass = frozenset(bypass)
         self.data_version = data_version
         self.clock = clock
         self.size = size
@@ -157,7 +160,8 @@ class ResponseCache:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        if self.size <= 0 or method not in ("GET", "HEAD") or self._is_personal(environ):
+        if (self.size <= 0 or method not in ("GET", "HEAD") or self._is_personal(environ)
+                or environ.get("PATH_INFO") in self.bypass):
             return self.wsgi_app(environ, start_response)
         version = self.data_version.current()
         if version is None:

@@ -40,12 +40,16 @@ class PostgresServer:
             shutil.chown(self.workdir, "postgres", "postgres")
         self.data = os.path.join(self.workdir, "data")
         self.port = free_port()
-        subprocess.run(
-            [*self.prefix, initdb, "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync",
-             "-E", "UTF8"],
-            check=True,
-            capture_output=True,
-        )
+        try:
+            subprocess.run(
+                [*self.prefix, initdb, "-D", self.data, "-U", "postgres", "-A", "trust",
+                 "--no-sync", "-E", "UTF8"],
+                check=True,
+                capture_output=True,
+            )
+        except subprocess.CalledProcessError:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/scheduler_test"
 
     def _pg_ctl(self, *arguments: str) -> None:

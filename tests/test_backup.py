@@ -1,6 +1,7 @@
 """Backups that restore: one taken in the middle of a rush holds every registration committed
 before it, and the restored database serves the agenda."""
 
+import sqlite3
 import subprocess
 import threading
 from datetime import timedelta
@@ -116,6 +117,20 @@ def test_a_restore_never_overwrites_data_by_accident(sqlite_app, tmp_path):
     result = runner.invoke(args=["backup", "restore", "--force", str(not_ours)])
     assert result.exit_code != 0 and "geen back-up" in result.output
     assert runner.invoke(args=["backup", "restore", "--force", str(copy)]).exit_code == 0
+    missing = runner.invoke(args=["backup", "restore", str(tmp_path / "weg.sqlite")])
+    assert missing.exit_code != 0 and "bestaat niet" in missing.output
+
+
+def test_a_backup_is_for_its_owner_only_and_a_newer_release_is_not_restored(sqlite_app,
+                                                                             tmp_path):
+    runner = sqlite_app.test_cli_runner()
+    copy = tmp_path / "kopie.sqlite"
+    assert runner.invoke(args=["backup", "create", str(copy)]).exit_code == 0
+    assert copy.stat().st_mode & 0o077 == 0
+    with sqlite3.connect(copy) as newer:
+        newer.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    refused = runner.invoke(args=["backup", "restore", "--force", str(copy)])
+    assert refused.exit_code != 0 and "nieuwere versie" in refused.output
 
 
 def test_postgresql_is_dumped_in_pg_dumps_custom_format(postgres_app, tmp_path, monkeypatch):

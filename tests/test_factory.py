@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from scheduler import PROJECT_ROOT, config, create_app
 from scheduler.extensions import db
 from scheduler.models import Organisation
-from tests.fixtures.databases import base_config
+from tests.fixtures.databases import base_config, fresh_sqlite
 
 
 def test_migrations_match_the_models(app):
@@ -41,9 +41,32 @@ def test_migrations_load_the_municipalities(app):
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
-    settings = {"SCHEDULER_ENV": "production", "SECRET_KEY": None}
+    settings = {"SCHEDULER_ENV": "production", "SECRET_KEY": None,
+                "PUBLIC_BASE_URL": "https://agenda.example.org"}
     with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
         config.ensure_secret_key(settings, str(tmp_path))
+
+
+def test_production_without_its_address_refuses_to_start(tmp_path):
+    settings = {"SCHEDULER_ENV": "production", "SECRET_KEY": "x" * 40, "PUBLIC_BASE_URL": None}
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL is not set"):
+        config.ensure_secret_key(settings, str(tmp_path))
+
+
+def test_behind_a_proxy_each_visitor_has_their_own_rate_limit(sqlite_template, tmp_path):
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": fresh_sqlite(sqlite_template, tmp_path),
+                      "TESTING": True, "PROXY_COUNT": 1, "RATELIMIT_ENABLED": True,
+                      "OVERVIEW_RATE_LIMIT": "1 per hour", "WTF_CSRF_ENABLED": False})
+    visitor = app.test_client()
+    for address in ("203.0.113.1", "203.0.113.2"):
+        answer = visitor.post("/mijn-inschrijvingen", data={"email": "x@example.org"},
+                              headers={"X-Forwarded-For": address})
+        assert answer.status_code != 429
+    again = visitor.post("/mijn-inschrijvingen", data={"email": "x@example.org"},
+                         headers={"X-Forwarded-For": "203.0.113.1"})
+    assert again.status_code == 429
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_development_generates_and_keeps_a_secret_key(tmp_path):
@@ -85,6 +108,7 @@ def test_database_url(given, expected):
 def test_production_cookies_are_secure(tmp_path):
     app = create_app(
         {"SCHEDULER_ENV": "production", "SECRET_KEY": "x" * 40,
+         "PUBLIC_BASE_URL": "https://agenda.example.org",
          "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -34,6 +34,15 @@ def test_each_request_is_one_line_without_personal_data(client, make_event, capl
     assert "an1@example.org" not in text and token not in text and "geheim" not in text
 
 
+def test_odd_paths_leave_no_token_or_address_in_the_log(client, make_event, caplog):
+    caplog.set_level(logging.INFO, logger="scheduler.requests")
+    registration = registrations.register(make_event().id, applicant(1)).registration
+    client.get("/", environ_overrides={"PATH_INFO": f"//inschrijving/{registration.token}"})
+    client.get("/jan.janssens@example.org")
+    assert [line["path"] for line in lines(caplog)] == ["/inschrijving/…", "/…@…"]
+    assert registration.token not in caplog.text and "jan.janssens" not in caplog.text
+
+
 def test_a_mail_attempt_is_logged_without_the_address(app, make_event, caplog, tmp_path):
     caplog.set_level(logging.INFO, logger="scheduler.requests")
     registrations.register(make_event().id, applicant(1))

@@ -21,17 +21,22 @@ TOKEN = "upgrade-token-0123456789abcdef"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path) -> str:
-    """A database without any table, on each engine."""
+def empty_database(request, tmp_path):
+    """A database without any table, on each engine; on PostgreSQL a database of its own,
+    beside the tests' (so the server needs CREATEDB), dropped afterwards."""
     request.node.user_properties.append(("database", request.param))
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'upgrade.sqlite'}"
+        yield f"sqlite:///{tmp_path / 'upgrade.sqlite'}"
+        return
     url = make_url(request.getfixturevalue("postgres_url"))
-    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname="postgres",
-                         autocommit=True) as connection:
+    server = {"host": url.host, "port": url.port, "user": url.username,
+              "password": url.password, "dbname": url.database, "autocommit": True}
+    with psycopg.connect(**server) as connection:
         connection.execute("DROP DATABASE IF EXISTS scheduler_upgrade")
         connection.execute("CREATE DATABASE scheduler_upgrade")
-    return url.set(database="scheduler_upgrade").render_as_string(hide_password=False)
+    yield url.set(database="scheduler_upgrade").render_as_string(hide_password=False)
+    with psycopg.connect(**server) as connection:
+        connection.execute("DROP DATABASE scheduler_upgrade WITH (FORCE)")
 
 
 def rows_of_the_first_schema() -> dict[str, list[dict]]:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from scheduler.errors import SchedulerError
+from scheduler.services.health import knows_revision
 
 # The tables whose rows mean a database is in use: restoring over it would lose them.
 TABLES_IN_USE = ("events", "series", "registrations", "staff_users", "training_requests")
@@ -22,17 +23,28 @@ class BackupError(SchedulerError):
 
 
 def create(engine: Engine, target: Path) -> Path:
-    """Write a consistent copy of the database to ``target``; returns the file written."""
+    """Write a consistent copy of the database to ``target``, readable by its owner only (it
+    holds everyone's personal data); returns the file written. A copy that fails halfway
+    leaves nothing behind."""
     target = Path(target)
     if target.exists():
         raise BackupError(f"{target} bestaat al; kies een nieuwe bestandsnaam.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if engine.dialect.name == "sqlite":
-        _copy_sqlite(engine.url.database, target)
-    elif engine.dialect.name == "postgresql":
-        _dump_postgresql(engine, target)
-    else:
-        raise BackupError(f"Geen back-up mogelijk voor {engine.dialect.name}.")
+    partial = target.with_name(f".{target.name}.deels")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.touch(mode=0o600)
+        partial.chmod(0o600)
+        if engine.dialect.name == "sqlite":
+            _copy_sqlite(engine.url.database, partial)
+        elif engine.dialect.name == "postgresql":
+            _dump_postgresql(engine, partial)
+        else:
+            raise BackupError(f"Geen back-up mogelijk voor {engine.dialect.name}.")
+        partial.rename(target)
+    except (OSError, sqlite3.Error) as error:
+        raise BackupError(f"De back-up naar {target} is niet gelukt: {error}") from error
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
@@ -43,12 +55,22 @@ def restore(engine: Engine, source: Path, force: bool = False) -> None:
     source = Path(source)
     if engine.dialect.name != "sqlite":
         raise BackupError("Zet een PostgreSQL-back-up terug met pg_restore (zie de README).")
-    if not source.is_file() or not _is_scheduler_database(source):
+    if not source.is_file():
+        raise BackupError(f"{source} bestaat niet of is geen bestand.")
+    revision = _revision_of(source)
+    if revision is None:
         raise BackupError(f"{source} is geen back-up van deze toepassing.")
+    if not knows_revision(revision):
+        raise BackupError(f"{source} komt van een nieuwere versie van de toepassing "
+                          f"(migratie {revision}); installeer die eerst.")
     database = Path(engine.url.database)
     if not force and _holds_data(database):
         raise BackupError(f"{database} bevat al gegevens; gebruik --force om ze te vervangen.")
-    _copy_sqlite(str(source), database)
+    try:
+        _copy_sqlite(str(source), database)
+    except sqlite3.Error as error:
+        raise BackupError(f"Terugzetten is niet gelukt ({error}); stop eerst de toepassing.") \
+            from error
 
 
 def _copy_sqlite(source: str, target: Path) -> None:
@@ -58,12 +80,14 @@ def _copy_sqlite(source: str, target: Path) -> None:
         origin.backup(copy)
 
 
-def _is_scheduler_database(path: Path) -> bool:
+def _revision_of(path: Path) -> str | None:
+    """The migration a SQLite file of this application is at; None for any other file."""
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-            return connection.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+            rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.DatabaseError:
-        return False
+        return None
+    return rows[0][0] if len(rows) == 1 else None
 
 
 def _holds_data(path: Path) -> bool:

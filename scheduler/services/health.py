@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from alembic.script import ScriptDirectory
 from flask import current_app
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 
 from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, utcnow
@@ -20,13 +20,13 @@ DATABASE_DEADLINE_SECONDS = 1.0
 @dataclass(frozen=True)
 class Readiness:
     database: str  # "ok", "unreachable", "slow"
-    schema: str  # "current", "behind", "unknown"
+    schema: str  # "current", "ahead", "behind", "unknown"
     oldest_pending_mail_seconds: int | None = None
     failed_mails: int | None = None
 
     @property
     def ready(self) -> bool:
-        return self.database == "ok" and self.schema == "current"
+        return self.database == "ok" and self.schema in ("current", "ahead")
 
     def as_json(self) -> dict:
         return {
@@ -39,21 +39,53 @@ class Readiness:
 
 
 @lru_cache(maxsize=1)
-def expected_revisions(migrations_folder: str) -> frozenset[str]:
-    return frozenset(ScriptDirectory(migrations_folder).get_heads())
+def _scripts(migrations_folder: str) -> ScriptDirectory:
+    return ScriptDirectory(migrations_folder)
+
+
+def knows_revision(revision: str) -> bool:
+    """Whether this release's migrations include ``revision``."""
+    try:
+        _scripts(current_app.extensions["migrate"].directory).get_revision(revision)
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
+        return False
+    return True
+
+
+def schema_state(revisions: frozenset[str]) -> str:
+    """"current" at the code's latest migration, "behind" at an older one, "ahead" when the
+    database was migrated by a newer release than this process (during a rollout: it serves)."""
+    scripts = _scripts(current_app.extensions["migrate"].directory)
+    if revisions == frozenset(scripts.get_heads()):
+        return "current"
+    return "behind" if all(knows_revision(revision) for revision in revisions) else "ahead"
+
+
+# One probe at a time per process: a monitor polling a hanging database must not pile up
+# threads and connections.
+_probing = threading.Lock()
+_last: dict = {}
 
 
 def readiness(now: datetime | None = None) -> Readiness:
     """Probe the database on a thread of its own, so a hanging server costs a second at most."""
     now = now or utcnow()
     engine = db.engine
-    heads = expected_revisions(current_app.extensions["migrate"].directory)
-    outcome: dict = {}
-    probe = threading.Thread(target=_probe, args=(engine, outcome), daemon=True)
-    probe.start()
+    with _probing:
+        running = _last.get("thread")
+        if running is not None and running.is_alive():
+            return Readiness(database="slow", schema="unknown")
+        outcome: dict = {}
+        probe = threading.Thread(target=_probe, args=(engine, outcome), daemon=True)
+        probe.start()
+        _last.update(thread=probe)
     probe.join(DATABASE_DEADLINE_SECONDS)
     if probe.is_alive():
         return Readiness(database="slow", schema="unknown")
+    return _readiness_from(outcome, now)
+
+
+def _readiness_from(outcome: dict, now: datetime) -> Readiness:
     if "error" in outcome:
         return Readiness(database="unreachable", schema="unknown")
     oldest = outcome["oldest_pending"]
@@ -61,7 +93,7 @@ def readiness(now: datetime | None = None) -> Readiness:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     return Readiness(
         database="ok",
-        schema="current" if outcome["revisions"] == heads else "behind",
+        schema=schema_state(outcome["revisions"]),
         oldest_pending_mail_seconds=max(0, int((now - oldest).total_seconds()))
         if oldest is not None else None,
         failed_mails=outcome["failed"],
@@ -71,6 +103,11 @@ def readiness(now: datetime | None = None) -> Readiness:
 def _probe(engine: Engine, outcome: dict) -> None:
     try:
         with engine.connect() as connection:
+            inspector = inspect(connection)
+            if not inspector.has_table("alembic_version"):
+                # Reachable, never migrated: `flask db upgrade` is what it needs.
+                outcome.update(revisions=frozenset(), oldest_pending=None, failed=None)
+                return
             outcome["revisions"] = frozenset(
                 connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
             outcome["oldest_pending"] = connection.execute(
