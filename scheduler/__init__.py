@@ -71,8 +71,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # After a restart of PostgreSQL every pooled connection is dead: test one before use
-        # so the first visitor afterwards is served, not shown an error.
-        # A server that accepts but never answers must not hold a visitor for minutes.
+        # so the first visitor afterwards is served, not shown an error. And a server that
+        # accepts but never answers must not hold a visitor for minutes.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True, "connect_args": {"connect_timeout": 5},
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
