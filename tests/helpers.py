@@ -1,11 +1,21 @@
 """Shared test helpers: what people and staff type in, and how a test reads back the outcome."""
 
+from datetime import timedelta
+
 import icalendar
 from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import select
 
 from scheduler.extensions import db
-from scheduler.models import Event, Registration, RegistrationStatus, Role
+from scheduler.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    Registration,
+    RegistrationStatus,
+    Role,
+    utcnow,
+)
 from scheduler.services import places, planning
 from scheduler.services.registrations import Applicant
 
@@ -98,3 +108,15 @@ def personal_link(email: str) -> str:
         select(Registration).where(Registration.email_normalised == email.strip().lower())
         .order_by(Registration.id.desc())).first()
     return f"/inschrijving/{registration.token}"
+
+
+def published_training(capacity: int | None = 10, slug: str = "vorming") -> Event:
+    """A published training ten days from now, for tests that build their own app (the
+    ``make_event`` factory belongs to the ``app`` fixture)."""
+    starts_at = utcnow() + timedelta(days=10)
+    event = Event(kind=EventKind.training, status=EventStatus.published, title="Vorming",
+                  slug=slug, starts_at=starts_at, ends_at=starts_at + timedelta(hours=3),
+                  capacity=capacity)
+    db.session.add(event)
+    db.session.commit()
+    return event

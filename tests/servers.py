@@ -1,4 +1,5 @@
-"""Servers the tests start on 127.0.0.1: gunicorn with the app, and Redis."""
+"""Servers the tests start on 127.0.0.1 (gunicorn with the app, Redis), and how a test rushes
+them and checks the places afterwards."""
 
 import http.client
 import json
@@ -9,10 +10,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select
 
 from scheduler import PROJECT_ROOT
+from scheduler.extensions import db
+from scheduler.models import Registration, RegistrationStatus
+from scheduler.services import places
 from tests.fixtures.databases import base_config, component_missing
 from tests.postgres_server import free_port
 
@@ -109,3 +117,30 @@ class Redis:
         self.process.terminate()
         self.process.wait(timeout=10)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def fire_at_once(calls) -> list[int]:
+    """Run every call in its own thread, all released by one barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def invariants(event, capacity: int) -> dict:
+    db.session.rollback()
+    rows = db.session.scalars(
+        select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
+    ).all()
+    confirmed = [r for r in rows if r.status is RegistrationStatus.confirmed]
+    waiting = [r for r in rows if r.status is RegistrationStatus.waiting]
+    positions = [places.waiting_position(r) for r in waiting]
+    emails = [r.email_normalised for r in rows if r.is_active]
+    assert len(confirmed) == capacity
+    assert positions == list(range(1, len(waiting) + 1))
+    assert len(emails) == len(set(emails))
+    return {"confirmed": len(confirmed), "waiting": len(waiting)}

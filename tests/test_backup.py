@@ -4,17 +4,16 @@ before it, and the restored database serves the agenda."""
 import sqlite3
 import subprocess
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from scheduler import create_app
 from scheduler.extensions import db
-from scheduler.models import Event, EventKind, EventStatus, Registration, utcnow
+from scheduler.models import Registration
 from scheduler.services import registrations
 from tests.fixtures.databases import base_config, empty_postgres, fresh_sqlite
-from tests.helpers import applicant
+from tests.helpers import applicant, published_training
 
 THREADS, EACH = 4, 12
 
@@ -39,14 +38,6 @@ def postgres_app(postgres_url, request):
     yield from running(postgres_url, request, "postgresql")
 
 
-def an_event(capacity: int) -> int:
-    starts_at = utcnow() + timedelta(days=10)
-    event = Event(kind=EventKind.training, status=EventStatus.published, title="Vorming",
-                  slug="vorming", starts_at=starts_at, ends_at=starts_at + timedelta(hours=3),
-                  capacity=capacity)
-    db.session.add(event)
-    db.session.commit()
-    return event.id
 
 
 def rush(app, event_id: int, committed: list[int], start: threading.Event) -> list:
@@ -74,7 +65,7 @@ def rush(app, event_id: int, committed: list[int], start: threading.Event) -> li
 
 def test_a_backup_in_the_middle_of_a_rush_restores_what_was_committed(sqlite_app, tmp_path):
     app, runner = sqlite_app, sqlite_app.test_cli_runner()
-    event_id = an_event(capacity=THREADS * EACH)
+    event_id = published_training(capacity=THREADS * EACH).id
     committed: list[int] = []
     start = threading.Event()
     threads, failures = rush(app, event_id, committed, start)
@@ -105,7 +96,7 @@ def test_a_backup_in_the_middle_of_a_rush_restores_what_was_committed(sqlite_app
 
 def test_a_restore_never_overwrites_data_by_accident(sqlite_app, tmp_path):
     runner = sqlite_app.test_cli_runner()
-    an_event(capacity=5)
+    published_training(capacity=5)
     copy = tmp_path / "kopie.sqlite"
     assert runner.invoke(args=["backup", "create", str(copy)]).exit_code == 0
     again = runner.invoke(args=["backup", "create", str(copy)])
@@ -135,7 +126,7 @@ def test_a_backup_is_for_its_owner_only_and_a_newer_release_is_not_restored(sqli
 
 def test_postgresql_is_dumped_in_pg_dumps_custom_format(postgres_app, tmp_path, monkeypatch):
     runner = postgres_app.test_cli_runner()
-    registrations.register(an_event(capacity=5), applicant(1))
+    registrations.register(published_training(capacity=5).id, applicant(1))
     dump = tmp_path / "scheduler.dump"
     result = runner.invoke(args=["backup", "create", str(dump)])
     assert result.exit_code == 0, result.output

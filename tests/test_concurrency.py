@@ -9,37 +9,10 @@ from sqlalchemy import select
 
 from scheduler.extensions import db
 from scheduler.models import Registration, RegistrationStatus
-from scheduler.services import places, registrations
+from scheduler.services import registrations
 from tests.fixtures.databases import base_config
 from tests.helpers import applicant, form_data
-from tests.servers import Gunicorn
-
-
-def fire_at_once(calls) -> list[int]:
-    """Run every call in its own thread, all released by one barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def invariants(event, capacity: int) -> dict:
-    db.session.rollback()
-    rows = db.session.scalars(
-        select(Registration).where(Registration.event_id == event.id).order_by(Registration.id)
-    ).all()
-    confirmed = [r for r in rows if r.status is RegistrationStatus.confirmed]
-    waiting = [r for r in rows if r.status is RegistrationStatus.waiting]
-    positions = [places.waiting_position(r) for r in waiting]
-    emails = [r.email_normalised for r in rows if r.is_active]
-    assert len(confirmed) == capacity
-    assert positions == list(range(1, len(waiting) + 1))
-    assert len(emails) == len(set(emails))
-    return {"confirmed": len(confirmed), "waiting": len(waiting)}
+from tests.servers import Gunicorn, fire_at_once, invariants
 
 
 @pytest.fixture

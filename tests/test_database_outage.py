@@ -10,7 +10,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,9 +17,9 @@ from werkzeug.serving import make_server
 
 from scheduler import create_app
 from scheduler.extensions import db
-from scheduler.models import Event, EventKind, EventStatus, OutboxMessage, Registration, utcnow
+from scheduler.models import OutboxMessage, Registration
 from tests.fixtures.databases import base_config, component_missing, migrate_database
-from tests.helpers import form_data
+from tests.helpers import form_data, published_training
 from tests.postgres_server import PostgresServer, free_port
 
 # Enough requests to straddle a restart; bounded so a hang cannot run away.
@@ -29,13 +28,9 @@ MOST_REQUESTS = 600
 
 def add_event(app) -> str:
     with app.app_context():
-        starts_at = utcnow() + timedelta(days=10)
-        db.session.add(Event(kind=EventKind.training, status=EventStatus.published,
-                             title="Vorming", slug="vorming", starts_at=starts_at,
-                             ends_at=starts_at + timedelta(hours=3), capacity=10_000))
-        db.session.commit()
+        slug = published_training(capacity=10_000).slug
         db.session.remove()
-    return "vorming"
+    return slug
 
 
 class Visitor:

@@ -10,29 +10,21 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from scheduler import PROJECT_ROOT, create_app
 from scheduler.extensions import db
-from scheduler.models import Event, EventKind, EventStatus, OutboxMessage, utcnow
+from scheduler.models import OutboxMessage
 from tests.fixtures.databases import fresh_sqlite
-from tests.helpers import form_data
+from tests.helpers import form_data, published_training
 from tests.postgres_server import free_port
 
 # How long a newcomer's machine may take to install nothing, migrate, seed and start.
 STARTUP_SECONDS = 120
 
 
-def an_activity() -> str:
-    starts_at = utcnow() + timedelta(days=10)
-    db.session.add(Event(kind=EventKind.training, status=EventStatus.published, title="Vorming",
-                         slug="vorming", starts_at=starts_at,
-                         ends_at=starts_at + timedelta(hours=3), capacity=5))
-    db.session.commit()
-    return "vorming"
 
 
 def test_in_development_links_follow_the_address_the_site_was_asked_on(sqlite_template,
@@ -42,7 +34,7 @@ def test_in_development_links_follow_the_address_the_site_was_asked_on(sqlite_te
                       "DATABASE_URL": fresh_sqlite(sqlite_template, tmp_path),
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     with app.app_context():
-        slug = an_activity()
+        slug = published_training(capacity=5).slug
         app.test_client().post(f"/activiteiten/{slug}/inschrijven", data=form_data(1),
                                base_url="http://127.0.0.1:5077")
         (mail,) = db.session.scalars(select(OutboxMessage)).all()

@@ -5,7 +5,6 @@ import os
 import re
 import subprocess
 import sys
-from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -13,14 +12,13 @@ from sqlalchemy import select
 
 from scheduler import PROJECT_ROOT
 from scheduler.extensions import db
-from scheduler.models import Event, EventKind, EventStatus, MailStatus, OutboxMessage, utcnow
+from scheduler.models import MailStatus, OutboxMessage
 from scheduler.services import registrations
 from tests.fixtures.databases import empty_postgres
 from tests.fixtures.mail import Collector
-from tests.helpers import applicant, form_data
+from tests.helpers import applicant, form_data, published_training
 from tests.postgres_server import free_port
-from tests.servers import Gunicorn, Redis
-from tests.test_concurrency import fire_at_once, invariants
+from tests.servers import Gunicorn, Redis, fire_at_once, invariants
 
 OVERVIEW_LIMIT = 4
 
@@ -53,19 +51,11 @@ def machines(shared):
         yield first, second
 
 
-def an_event(capacity: int) -> Event:
-    starts_at = utcnow() + timedelta(days=10)
-    event = Event(kind=EventKind.training, status=EventStatus.published, title="Vorming",
-                  slug="vorming", starts_at=starts_at, ends_at=starts_at + timedelta(hours=3),
-                  capacity=capacity)
-    db.session.add(event)
-    db.session.commit()
-    return event
 
 
 def test_a_race_split_across_two_servers_keeps_capacity_and_order(machines):
     first, second = machines
-    event = an_event(capacity=10)
+    event = published_training(capacity=10)
     path = f"/activiteiten/{event.slug}/inschrijven"
     calls = [(lambda n=n, server=(first, second)[n % 2]:
               server.post(path, form_data(n, organisation=f"Organisatie {n}")))
@@ -77,7 +67,7 @@ def test_a_race_split_across_two_servers_keeps_capacity_and_order(machines):
 
 def test_one_servers_registration_shows_on_the_others_next_page(machines):
     first, second = machines
-    event = an_event(capacity=10)
+    event = published_training(capacity=10)
     page = f"/activiteiten/{event.slug}"
     assert "Nog 10 plaatsen" in second.get(page)[1]
     assert "Nog 10 plaatsen" in second.get(page)[1]  # now answered from its memory
@@ -94,7 +84,7 @@ def test_the_rate_limit_counts_across_both_servers(machines):
 
 def test_two_mail_workers_send_each_mail_once(shared):
     url, _redis_url = shared
-    event = an_event(capacity=100)
+    event = published_training(capacity=100)
     for number in range(40):
         registrations.register(event.id, applicant(number))
     collector = Collector()
