@@ -250,7 +250,7 @@ def _register_error_pages(app: Flask) -> None:
         if not _is_passing(error):
             app.log_exception((type(error), error, error.__traceback__))
             return render_error(InternalServerError())
-        app.logger.warning("Database unavailable: %s", error.orig or error)
+        app.logger.warning("Database unavailable: %s", getattr(error, "orig", None) or error)
         response = make_response(render_error(ServiceUnavailable()))
         response.headers["Retry-After"] = str(app.config["RETRY_AFTER_SECONDS"])
         response.headers["Cache-Control"] = "no-store"

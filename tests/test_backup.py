@@ -112,6 +112,15 @@ def test_a_restore_never_overwrites_data_by_accident(sqlite_app, tmp_path):
     assert missing.exit_code != 0 and "bestaat niet" in missing.output
 
 
+def test_a_backup_that_cannot_be_written_says_so_and_leaves_nothing(sqlite_app, tmp_path):
+    runner = sqlite_app.test_cli_runner()
+    (tmp_path / "een-bestand").write_text("geen map")
+    failed = runner.invoke(args=["backup", "create", str(tmp_path / "een-bestand" / "k.sqlite")])
+    assert failed.exit_code != 0 and "niet gelukt" in failed.output
+    assert "Traceback" not in failed.output
+    assert list(tmp_path.rglob("*deels*")) == []
+
+
 def test_a_backup_is_for_its_owner_only_and_a_newer_release_is_not_restored(sqlite_app,
                                                                              tmp_path):
     runner = sqlite_app.test_cli_runner()

@@ -173,3 +173,32 @@ def test_sqlite_locked_past_its_wait_is_a_503_and_stores_nothing(sqlite_template
     with app.app_context():
         assert db.session.scalar(select(db.func.count(Registration.id))) == 0
     assert visitor.register(slug, 2)[0] == 303
+
+
+def test_every_pooled_connection_in_use_is_a_503_not_a_500(sqlite_template, tmp_path, request):
+    request.node.user_properties.append(("database", "sqlite"))
+    path = tmp_path / "scheduler.sqlite"
+    shutil.copy(sqlite_template, path)
+    app = create_app(base_config(f"sqlite:///{path}", SQLALCHEMY_ENGINE_OPTIONS={
+        "pool_size": 1, "max_overflow": 0, "pool_timeout": 0.2}, RESPONSE_CACHE_SIZE=0))
+    with app.app_context():
+        held = db.engine.connect()
+        try:
+            response = app.test_client().get("/")
+        finally:
+            held.close()
+            db.engine.dispose()
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "30")
+
+
+def test_a_database_error_of_ours_is_a_500_with_its_traceback_not_a_503(tmp_path, caplog,
+                                                                       request):
+    """A database nobody migrated: retrying would not help, so nobody is told to."""
+    request.node.user_properties.append(("database", "sqlite"))
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'leeg.sqlite'}"))
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = app.test_client().get("/")
+    with app.app_context():
+        db.engine.dispose()
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    assert "no such table" in caplog.text and "Traceback" in caplog.text

@@ -43,6 +43,23 @@ def test_in_development_links_follow_the_address_the_site_was_asked_on(sqlite_te
     assert "http://127.0.0.1:5077/inschrijving/" in mail.text_body
 
 
+def test_a_server_left_in_development_lets_no_host_header_choose_the_links(sqlite_template,
+                                                                          tmp_path, request):
+    request.node.user_properties.append(("database", "sqlite"))
+    app = create_app({"SCHEDULER_ENV": "development", "TESTING": True, "SECRET_KEY": "x",
+                      "DATABASE_URL": fresh_sqlite(sqlite_template, tmp_path),
+                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        slug = published_training(capacity=5).slug
+        app.test_client().post(f"/activiteiten/{slug}/inschrijven", data=form_data(1),
+                               base_url="http://evil.example:5077")
+        (mail,) = db.session.scalars(select(OutboxMessage)).all()
+        db.session.remove()
+        db.engine.dispose()
+    assert "evil.example" not in mail.text_body
+    assert "http://127.0.0.1:5000/inschrijving/" in mail.text_body
+
+
 @pytest.fixture
 def make_run(tmp_path):
     """`make run` on a free port and a database of its own, stopped with everything it began."""

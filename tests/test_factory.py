@@ -47,6 +47,17 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
         config.ensure_secret_key(settings, str(tmp_path))
 
 
+def test_every_documented_setting_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SCHEDULER_ENV", " Production ")
+    monkeypatch.setenv("PRIVACY_RETENTION_MONTHS", "6")
+    monkeypatch.setenv("FEED_CACHE_SECONDS", "7")
+    monkeypatch.setenv("REQUEST_LOG", "off")
+    settings = {}
+    config.read_environment(settings)
+    assert settings == {"SCHEDULER_ENV": "production", "PRIVACY_RETENTION_MONTHS": 6,
+                        "FEED_CACHE_SECONDS": 7, "REQUEST_LOG": False}
+
+
 def test_production_without_its_address_refuses_to_start(tmp_path):
     settings = {"SCHEDULER_ENV": "production", "SECRET_KEY": "x" * 40, "PUBLIC_BASE_URL": None}
     with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL is not set"):

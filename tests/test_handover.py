@@ -44,9 +44,10 @@ def mails_to(address: str) -> list[OutboxMessage]:
                               .order_by(OutboxMessage.id)).all()
 
 
-def test_the_colleague_takes_the_place_with_their_own_link_and_invitation(client, make_event):
+def test_the_colleague_takes_the_place_with_their_own_link_and_invitation(client, staff,
+                                                                         make_event):
     event = make_event(capacity=3)
-    registrations.register(event.id, applicant(1, function="Schepen"))
+    registrations.register(event.id, applicant(1, function="Schepen", needs="Vegetarisch"))
     response = hand_over(client, "an1@example.org")
     assert response.status_code == 303
     page = client.get(response.headers["Location"]).text
@@ -59,6 +60,10 @@ def test_the_colleague_takes_the_place_with_their_own_link_and_invitation(client
     assert places.seats_of(event).taken == 1
     (cancel,) = [m for m in mails_to("an1@example.org") if m.kind == "handed_over"]
     assert cancel.calendar_method == "CANCEL" and "Bart Claes 9" in cancel.text_body
+    # Nothing is left to cancel, and nobody prepares for someone who no longer comes.
+    assert "Je inschrijving bekijken: http" in cancel.text_body and "of annuleren" not in \
+        cancel.text_body
+    assert original.needs == ""
     (invitation,) = mails_to("bart9@example.org")
     assert invitation.kind == "handover_received" and invitation.calendar_method == "REQUEST"
     assert f"/inschrijving/{taker.token}" in invitation.text_body
@@ -69,6 +74,11 @@ def test_the_colleague_takes_the_place_with_their_own_link_and_invitation(client
     entry = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "registration.handover")).one()
     assert entry.subject_id == original.id and "@" not in entry.summary
+    staff.login()
+    export = client.get(f"/beheer/activiteiten/{event.id}/inschrijvingen.csv")
+    header, handed, taken = export.data.decode("utf-8-sig").splitlines()[:3]
+    column = header.split(";").index("Overgedragen aan")
+    assert (handed.split(";")[column], taken.split(";")[column]) == ("Bart Claes 9", "")
 
 
 def test_in_a_full_activity_nobody_on_the_waiting_list_is_overtaken(client, make_event):
@@ -96,6 +106,7 @@ def test_a_closed_group_waits_for_staff_and_the_original_keeps_the_place(client,
     event = make_event(capacity=1, is_moderated=True)
     registrations.register(event.id, applicant(1))
     registrations.register(event.id, applicant(2))
+    registrations.register(make_event().id, applicant(9, email="bart9@example.org"))
     original = registration_of("an1@example.org")
     original.status = CONFIRMED
     db.session.commit()
@@ -103,8 +114,13 @@ def test_a_closed_group_waits_for_staff_and_the_original_keeps_the_place(client,
     page = client.get(response.headers["Location"]).text
     assert "Je bent ingeschreven" in page and "De organisatoren beslissen nog" in page
     assert "Plaats overdragen" not in page
+    assert "aan Bart Claes 9 vervalt dan" in client.get(
+        f"{personal_link('an1@example.org')}/annuleren").text
+    # The colleague knows nothing yet: their own calendar does not show it either.
+    feed = client.get(f"/mijn/{people.find_person('bart9@example.org').feed_token}.ics").data
+    assert event.uid not in vevents(feed)
     assert [m.kind for m in mails_to("an1@example.org")][-1] == "handover_requested"
-    assert mails_to("bart9@example.org") == []
+    assert [m.kind for m in mails_to("bart9@example.org")] == ["registration_confirmed"]
     proposed = registration_of("bart9@example.org")
     assert proposed.status is RegistrationStatus.handover_requested
     assert statuses(event)[:2] == [(CONFIRMED, None), (WAITING, 1)]
@@ -115,7 +131,8 @@ def test_a_closed_group_waits_for_staff_and_the_original_keeps_the_place(client,
     client.post(f"/beheer/activiteiten/{event.id}/inschrijvingen/{proposed.id}"
                 "/overdracht-goedkeuren")
     assert statuses(event) == [(HANDED_OVER, None), (WAITING, 1), (CONFIRMED, None)]
-    assert [m.kind for m in mails_to("bart9@example.org")] == ["handover_received"]
+    assert [m.kind for m in mails_to("bart9@example.org")] == [
+        "registration_confirmed", "handover_received"]
     assert db.session.scalars(select(AuditEntry.action).where(
         AuditEntry.action.like("registration.handover%"))).all() == [
         "registration.handover_request", "registration.handover_approve"]
@@ -292,6 +309,10 @@ def test_cancelling_the_activity_drops_a_proposal_and_nobody_hears_they_keep_a_p
     planning.cancel_event(event, "Spreker ziek.", staff.create())
     assert db.session.get(Registration, proposed.id).status is DECLINED
     assert "handover_refused" not in [m.kind for m in mails_to("an1@example.org")]
+    (cancelled,) = [m for m in mails_to("an1@example.org") if m.kind == "event_cancelled"]
+    assert "of annuleren" not in cancelled.text_body
+    page = client.get(personal_link("an1@example.org")).text
+    assert "Spreker ziek. Je hoeft niets te doen" in page and "beslissen nog" not in page
 
 
 def test_staff_approve_a_proposal_made_before_registration_closed(client, staff, make_event):

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from scheduler.dates import brussels_to_utc, local
 from scheduler.extensions import db
-from scheduler.models import Registration, utcnow
+from scheduler.models import AuditEntry, Registration, utcnow
 from scheduler.services import privacy, registrations
 from tests.helpers import applicant, form_data, personal_link
 
@@ -30,6 +30,12 @@ def test_a_person_corrects_their_details_and_states_their_needs(client, make_eve
     (registration,) = db.session.scalars(db.select(Registration)).all()
     assert (registration.first_name, registration.function, registration.needs) == (
         "Anna", "Schepen", NEEDS)
+    # A new name on a place is logged, without either name.
+    (renamed,) = db.session.scalars(db.select(AuditEntry).where(
+        AuditEntry.action == "registration.rename")).all()
+    assert renamed.subject_id == registration.id and "An" not in renamed.summary
+    correct(client, "an1@example.org", needs="Een tolk")
+    assert db.session.scalar(db.select(db.func.count(AuditEntry.id))) == 1
 
 
 def test_an_empty_name_is_refused_next_to_the_field_and_nothing_changes(client, make_event):

@@ -44,7 +44,8 @@ def create(engine: Engine, target: Path) -> Path:
     except (OSError, sqlite3.Error) as error:
         raise BackupError(f"De back-up naar {target} is niet gelukt: {error}") from error
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
     return target
 
 

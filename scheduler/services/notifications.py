@@ -112,8 +112,8 @@ def queue(
         "location": calendar.location_of(event) if event else "",
         "meeting_links": meeting_links(registration, sessions),
         "personal_url": public_url("registrations.detail", token=registration.token),
-        "personal_label": "Je inschrijving bekijken of annuleren" if registration.is_active
-        else "Je inschrijving bekijken",
+        "personal_label": "Je inschrijving bekijken of annuleren"
+        if registration.is_active and kind != "event_cancelled" else "Je inschrijving bekijken",
         "event_url": public_url("events.detail", slug=sessions[0].slug) if sessions else "",
         "overview_url": public_url("registrations.overview"),
         "helpdesk_email": config["HELPDESK_EMAIL"],

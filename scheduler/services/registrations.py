@@ -227,8 +227,8 @@ def details_version(registration: Registration) -> str:
 def correction_refused(registration: Registration, now: datetime) -> str | None:
     """Why a person can no longer correct their details, in Dutch; None while they can."""
     if not registration.is_active or places.is_over(registration.places_owner, now):
-        return ("Deze inschrijving is niet meer actief of de activiteit is voorbij; je "
-                "gegevens aanpassen kan niet meer.")
+        return ("Deze inschrijving is niet meer actief, of de activiteit is voorbij of "
+                "geannuleerd; je gegevens aanpassen kan niet meer.")
     return None
 
 

@@ -62,7 +62,7 @@ def registration_decline(event_id: int, registration_id: int):
 def handover_approve(event_id: int, registration_id: int):
     """Let the proposed colleague take over the place in a closed group."""
     return _act(event_id, registration_id, handover.approve,
-                "Overdracht goedgekeurd; beiden zijn gemaild.")
+                "Overdracht goedgekeurd; de betrokkenen zijn gemaild.")
 
 
 @bp.post("/activiteiten/<int:event_id>/inschrijvingen/<int:registration_id>/overdracht-weigeren")
