@@ -15,12 +15,13 @@ end
 request = function()
   counter = counter + 1
   local email = "bench-" .. thread_id .. "-" .. counter .. "-" .. math.random(1, 1000000000) .. "@example.org"
-  local body = "csrf_token=" .. os.getenv("BENCH_CSRF") ..
-    "&first_name=Bench&last_name=Last&email=" .. email ..
+  local body = "first_name=Bench&last_name=Last&email=" .. email ..
     "&organisation=Gent&role=medewerker&function=&remarks=&consent=y"
   return wrk.format("POST", os.getenv("BENCH_PATH"), {
     ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Cookie"] = os.getenv("BENCH_COOKIE"),
+    -- What a browser sends with a form of our own page.
+    ["Sec-Fetch-Site"] = "same-origin",
+    ["Origin"] = os.getenv("BENCH_ORIGIN"),
     ["HX-Request"] = "true",
   }, body)
 end

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,10 +42,14 @@ from scheduler.models import (  # noqa: E402
     event_themes,
 )
 
+# The activity whose page shows a waiting list has this many places.
+FULL_CAPACITY = 5
+
 
 @dataclass
 class Target:
     upcoming_slug: str
+    full_slug: str
     open_slug: str
     person_token: str
 
@@ -83,7 +87,7 @@ def build_database(url: str, scale: int, now: datetime) -> Target:
                 "starts_at": starts, "ends_at": starts + timedelta(hours=3),
                 "venue": "Stadhuis", "address": "Grote Markt 1",
                 "municipality_id": random.choice(organisation_ids),
-                "capacity": None if number == 0 else 30, "is_moderated": False,
+                "capacity": {0: None, 1: FULL_CAPACITY}.get(number, 30), "is_moderated": False,
                 "audience": "both", "cancellation_reason": "", "created_at": now,
                 "updated_at": now,
             })
@@ -108,12 +112,19 @@ def build_database(url: str, scale: int, now: datetime) -> Target:
             })
         for start in range(0, len(registrations), 5000):
             db.session.execute(insert(Registration), registrations[start:start + 5000])
+        # The full activity: its first registrations hold the places, the others wait.
+        holders = select(Registration.id).where(Registration.event_id == event_ids[1]) \
+            .order_by(Registration.id).limit(FULL_CAPACITY).scalar_subquery()
+        db.session.execute(update(Registration).where(
+            Registration.event_id == event_ids[1], Registration.id.not_in(holders),
+        ).values(status="waiting"))
         token = uuid.uuid4().hex
         db.session.execute(insert(Person), [
             {"email_normalised": person_email, "feed_token": token, "created_at": now}])
         db.session.commit()
         db.engine.dispose()
-    return Target(upcoming_slug=f"activiteit-{upcoming // 2}", open_slug="activiteit-0",
+    return Target(upcoming_slug=f"activiteit-{upcoming // 2}", full_slug="activiteit-1",
+                  open_slug="activiteit-0",
                   person_token=token)
 
 
@@ -198,13 +209,6 @@ def _latency(output: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def csrf_session(port: int, slug: str) -> tuple[str, str]:
-    _status, headers, body = request(port, "GET", f"/activiteiten/{slug}")
-    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1).decode()
-    cookie = headers["Set-Cookie"].split(";", 1)[0]
-    return token, cookie
-
-
 def measure(scale: int, url: str, args) -> tuple[list, dict]:
     target = build_database(url, scale, datetime.now(UTC))
     port = free_port()
@@ -218,7 +222,10 @@ def measure(scale: int, url: str, args) -> tuple[list, dict]:
         scenarios = [
             ("agenda page", "/", {}, None),
             ("agenda filtered (htmx partial)", "/?soort=vorming", {"HX-Request": "true"}, None),
+            ("htmx filter change (24 filters)", "/", {"HX-Request": "true"}, "filters"),
             ("activity page", f"/activiteiten/{target.upcoming_slug}", {}, None),
+            ("activity page, full (waiting list)", f"/activiteiten/{target.full_slug}", {},
+             None),
             ("registration POST", f"/activiteiten/{target.open_slug}/inschrijven", {}, "post"),
             ("full feed /agenda.ics", "/agenda.ics", {}, None),
             ("feed answered 304", "/agenda.ics", {"If-None-Match": feed_headers["ETag"]}, None),
@@ -226,14 +233,20 @@ def measure(scale: int, url: str, args) -> tuple[list, dict]:
         ]
         rows, sizes = [], {}
         for name, path, headers, kind in scenarios:
-            if kind != "post":
+            if kind is None:
                 warm_up(port, base + path, headers, args)
             if kind == "post":
-                token, cookie = csrf_session(port, target.open_slug)
                 result = wrk(base + path, args.duration, args.connections,
                              script=str(ROOT / "bench" / "register.lua"),
-                             env={"BENCH_CSRF": token, "BENCH_COOKIE": cookie, "BENCH_PATH": path})
+                             env={"BENCH_ORIGIN": base, "BENCH_PATH": path})
                 size = 2000
+            elif kind == "filters":
+                script = str(ROOT / "bench" / "filters.lua")
+                wrk(base + path, 1, args.connections, script=script)
+                _, _, body = request(port, "GET", "/?soort=vorming&thema=&provincie=Limburg&maand=",
+                                     headers)
+                size = len(body)
+                result = wrk(base + path, args.duration, args.connections, script=script)
             else:
                 _, _, body = request(port, "GET", path, headers)
                 size = len(body)

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from scheduler import config as settings
+from scheduler.cross_origin import refuse_cross_origin
 from scheduler.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_error_pages(app)
+    app.before_request(refuse_cross_origin)
     app.after_request(_set_security_headers)
     _install_response_cache(app)
     _install_request_log(app)
@@ -183,6 +185,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registrations.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(requests.bp)
+    # Their forms are posted without a session; see scheduler.cross_origin.
+    csrf.exempt(registrations.bp)
+    csrf.exempt(requests.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -222,12 +227,18 @@ def _register_error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     from scheduler import labels
+    from scheduler.cross_origin import CrossOriginRequest
     from scheduler.htmx import is_htmx, retarget
     from scheduler.request_log import REQUEST_ID
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
-        heading, text = labels.describe_error(code, isinstance(error, CSRFError))
+        if isinstance(error, CSRFError):
+            heading, text = labels.SESSION_EXPIRED
+        elif isinstance(error, CrossOriginRequest):
+            heading, text = labels.CROSS_ORIGIN
+        else:
+            heading, text = labels.describe_error(code)
         # Something to quote to the helpdesk when it is our fault; the request log has it too.
         request_id = request.environ.get(REQUEST_ID) if code >= 500 else None
         if is_htmx():

@@ -39,6 +39,41 @@ EVENT_STATUS = {
 
 PROVINCES = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant", "West-Vlaanderen")
 
+# What a mail is about, for staff and an access request, until its subject is composed.
+MAIL_KIND = {
+    "registration_confirmed": "Bevestiging van de inschrijving",
+    "registration_waiting": "Op de wachtlijst",
+    "registration_pending": "Inschrijving wacht op goedkeuring",
+    "promoted": "Doorgeschoven van de wachtlijst",
+    "promoted_pending": "Doorgeschoven, wacht op goedkeuring",
+    "approved": "Inschrijving goedgekeurd",
+    "declined": "Inschrijving niet aanvaard",
+    "cancelled_by_person": "Annulering",
+    "event_cancelled": "Activiteit geannuleerd",
+    "event_changed": "Activiteit gewijzigd",
+    "session_added": "Nieuwe bijeenkomst",
+    "reminder": "Herinnering",
+    "already_registered": "Al ingeschreven",
+    "handover_requested": "Overdracht gevraagd",
+    "handover_refused": "Overdracht geweigerd",
+    "handed_over": "Plaats overgedragen",
+    "handover_received": "Plaats overgenomen",
+    "handover_not_needed": "Overdracht niet nodig",
+    "overview": "Je inschrijvingen",
+}
+MAIL_STATUS = {
+    "pending": "in de wachtrij",
+    "sent": "verzonden",
+    "failed": "mislukt",
+    "superseded": "niet verzonden: een nieuwere mail ging in de plaats",
+}
+
+
+def mail_title(message) -> str:
+    """The subject of a mail, or what it is about while it is not yet composed."""
+    return message.subject or MAIL_KIND.get(message.kind, message.kind)
+
+
 ERRORS = {
     400: ("Ongeldige aanvraag",
           "We konden deze aanvraag niet verwerken. Controleer het adres of het formulier en "
@@ -64,10 +99,14 @@ SESSION_EXPIRED = (
     "Het formulier was te lang open of je cookies zijn gewist. "
     "Herlaad de pagina en probeer opnieuw.",
 )
+CROSS_ORIGIN = (
+    "Formulier van een andere website",
+    "Dit formulier werd vanaf een andere website naar ons verstuurd. Om je te beschermen "
+    "verwerken we dat niet: er is niets opgeslagen. Open de pagina op onze eigen website en "
+    "probeer daar opnieuw.",
+)
 
 
-def describe_error(code: int, expired_session: bool = False) -> tuple[str, str]:
+def describe_error(code: int) -> tuple[str, str]:
     """The Dutch heading and explanation shown for an HTTP error."""
-    if expired_session:
-        return SESSION_EXPIRED
     return ERRORS.get(code, ERRORS[500])

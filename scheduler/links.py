@@ -21,9 +21,10 @@ def public_base_url() -> str:
     return DEVELOPMENT_BASE_URL
 
 
-def public_url(endpoint: str, **values) -> str:
-    """The URL of ``endpoint`` on the public base URL (see ``public_base_url``)."""
-    base = urlsplit(public_base_url())
+def public_url(endpoint: str, base_url: str | None = None, **values) -> str:
+    """The URL of ``endpoint`` on ``base_url``, by default the public base URL (see
+    ``public_base_url``)."""
+    base = urlsplit(base_url or public_base_url())
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )

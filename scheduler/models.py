@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Column,
     DateTime,
@@ -406,6 +407,8 @@ class MailStatus(enum.Enum):
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    # A newer mail told the person where they stand before this one left; it never will.
+    superseded = "superseded"
 
 
 class CalendarText(db.Model):
@@ -448,9 +451,13 @@ class OutboxMessage(db.Model):
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(200), default="")
-    subject: Mapped[str] = mapped_column(String(300))
-    text_body: Mapped[str] = mapped_column(Text)
-    html_body: Mapped[str] = mapped_column(Text)
+    # What happened, for a mail about a registration that the sender composes: the status,
+    # waiting position and reason of that moment, staff's words, whether it carries an invitation.
+    facts: Mapped[dict | None] = mapped_column(JSON)
+    # Empty until composed: at once for the overview and notices, by the sender for the others.
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
     calendar: Mapped[str | None] = mapped_column(Text)
     # REQUEST, CANCEL or PUBLISH: must equal the METHOD inside ``calendar``.
     calendar_method: Mapped[str | None] = mapped_column(String(10))

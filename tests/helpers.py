@@ -11,12 +11,13 @@ from scheduler.models import (
     Event,
     EventKind,
     EventStatus,
+    OutboxMessage,
     Registration,
     RegistrationStatus,
     Role,
     utcnow,
 )
-from scheduler.services import places, planning
+from scheduler.services import notifications, places, planning
 from scheduler.services.registrations import Applicant
 
 
@@ -120,3 +121,11 @@ def published_training(capacity: int | None = 10, slug: str = "vorming") -> Even
     db.session.add(event)
     db.session.commit()
     return event
+
+
+def words(message: OutboxMessage) -> notifications.Words:
+    """What a queued mail says, composed as the sender composes it."""
+    if message.facts is None or message.text_body:
+        return notifications.Words(message.subject, message.text_body, message.html_body,
+                                   message.calendar, message.calendar_method)
+    return notifications.compose(message)

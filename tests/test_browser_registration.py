@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scheduler.extensions import db
-from scheduler.models import Event, EventKind, EventStatus, utcnow
+from scheduler.models import Event, EventKind, EventStatus, Registration, utcnow
+from tests.fixtures.browser import LiveServer
 from tests.helpers import personal_link, serious_violations
 
 pytestmark = pytest.mark.browser
@@ -212,3 +213,35 @@ def test_needs_a_correction_and_a_hand_over_from_the_personal_page(page, activit
     expect(page.locator("main")).to_contain_text("Je bent ingeschreven")
     page.goto(url)
     expect(page.locator(".event-facts .seats")).to_contain_text("Volzet")
+
+
+def _forging_site(target: str):
+    """A page on another website whose form posts a registration to ours."""
+    fields = "".join(f'<input name="{name}" value="{value}">' for name, value in (
+        ("first_name", "Mallory"), ("last_name", "Vals"), ("email", "mallory@example.org"),
+        ("organisation", "Gent"), ("role", "medewerker"), ("consent", "y")))
+    html = (f'<!doctype html><title>Win een prijs</title><form method="post" '
+            f'action="{target}">{fields}<button>Verstuur</button></form>').encode()
+
+    def site(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [html]
+
+    return site
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"], ids=["cross-site", "same-site"])
+def test_a_form_on_another_website_cannot_register_anyone(page, activity, live_app, host):
+    url = activity("doelwit", capacity=5)
+    page.goto(url)
+    assert page.context.cookies() == [], "reading the activity page sets no cookie"
+    with LiveServer(_forging_site(f"{url}/inschrijven")) as forger:
+        page.goto(forger.url.replace("127.0.0.1", host))
+        with page.expect_response(f"{url}/inschrijven") as answer:
+            page.click("button")
+    assert answer.value.status == 403
+    expect(page.locator("h1")).to_have_text("Formulier van een andere website")
+    expect(page.locator("main")).to_contain_text("er is niets opgeslagen")
+    with live_app.app_context():
+        assert db.session.scalars(select(Registration)).all() == []
+        db.session.remove()

@@ -18,7 +18,7 @@ from scheduler import PROJECT_ROOT, create_app
 from scheduler.extensions import db
 from scheduler.models import OutboxMessage
 from tests.fixtures.databases import fresh_sqlite
-from tests.helpers import form_data, published_training
+from tests.helpers import form_data, published_training, words
 from tests.postgres_server import free_port
 
 # How long a newcomer's machine may take to install nothing, migrate, seed and start.
@@ -43,9 +43,11 @@ def test_in_development_links_follow_the_loopback_address_the_site_was_asked_on(
         app.test_client().post(f"/activiteiten/{slug}/inschrijven", data=form_data(1),
                                base_url=asked_on)
         (mail,) = db.session.scalars(select(OutboxMessage)).all()
+        # Composed by the mail worker, outside any request: the address comes with the row.
+        text = words(mail).text_body
         db.session.remove()
         db.engine.dispose()
-    assert links_to in mail.text_body and "evil.example" not in mail.text_body
+    assert links_to in text and "evil.example" not in text
 
 
 @pytest.fixture
@@ -88,11 +90,9 @@ def test_make_run_delivers_each_mail_to_instance_mail_with_links_to_its_port(mak
     registered = False
     for slug in dict.fromkeys(re.findall(r'href="/activiteiten/([a-z0-9-]+)"', agenda)):
         page = browser.open(f"{base}/activiteiten/{slug}", timeout=10).read().decode()
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-        if token is None:
+        if f'action="/activiteiten/{slug}/inschrijven"' not in page:
             continue
-        body = urllib.parse.urlencode({**form_data(1, email=address),
-                                       "csrf_token": token.group(1)}).encode()
+        body = urllib.parse.urlencode(form_data(1, email=address)).encode()
         try:
             browser.open(f"{base}/activiteiten/{slug}/inschrijven", data=body, timeout=10)
         except urllib.error.HTTPError:

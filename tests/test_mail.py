@@ -12,13 +12,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from scheduler import create_app
+from scheduler import create_app, labels
 from scheduler.extensions import db
-from scheduler.models import MailStatus, OutboxMessage, RegistrationStatus, utcnow
-from scheduler.services import notifications, outbox, registrations
+from scheduler.models import MailStatus, OutboxMessage, Registration, RegistrationStatus, utcnow
+from scheduler.services import notifications, outbox, planning, privacy, registrations
 from tests.fixtures.databases import base_config
 from tests.fixtures.mail import Collector
-from tests.helpers import applicant
+from tests.helpers import applicant, words
 from tests.postgres_server import free_port
 
 
@@ -29,6 +29,11 @@ def send(app) -> outbox.DeliveryReport:
 def queued_mails() -> list[OutboxMessage]:
     db.session.rollback()
     return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def personal_token(address: str) -> str:
+    return db.session.scalars(select(Registration.token).where(
+        Registration.email_normalised == address)).one()
 
 
 def parts(message) -> dict[str, email.message.EmailMessage]:
@@ -48,7 +53,7 @@ def test_a_registration_and_its_mail_are_one_transaction(make_event):
         ("registration_waiting", MailStatus.pending),
         ("already_registered", MailStatus.pending),
     ]
-    waiting_text = queued_mails()[1].text_body
+    waiting_text = words(queued_mails()[1]).text_body
     assert "op plaats 2" not in waiting_text and "plaats 1" in waiting_text
 
 
@@ -95,6 +100,74 @@ def test_cancellation_is_a_cancel_and_the_promoted_person_is_invited(app, smtp, 
     promoted = by_subject[f"Er is een plaats vrij: {event.title}"]
     assert promoted["To"].addresses[0].addr_spec == "an2@example.org"
     assert parts(promoted)["text/calendar"].get_param("method") == "REQUEST"
+
+
+def test_a_mail_overtaken_before_it_was_sent_is_superseded(app, smtp, make_event):
+    """Queued "waiting list", then promoted before the sender ran: only "promoted" goes."""
+    event = make_event(capacity=1)
+    first = registrations.register(event.id, applicant(1, organisation="A")).registration
+    registrations.register(event.id, applicant(2, organisation="B"))
+    registrations.cancel_registration(first.token)
+    report = send(app)
+    assert report.superseded == 2 and report.sent == 2
+    by_kind = {m.kind: m for m in queued_mails()}
+    assert by_kind["registration_waiting"].status is MailStatus.superseded
+    assert by_kind["registration_confirmed"].status is MailStatus.superseded
+    assert by_kind["registration_waiting"].text_body == ""
+    received = {(m["To"].addresses[0].addr_spec, m["Subject"]) for m in smtp.messages}
+    assert received == {("an1@example.org", f"Geannuleerd: je inschrijving voor {event.title}"),
+                        ("an2@example.org", f"Er is een plaats vrij: {event.title}")}
+    # What staff see: the mail that was not sent, and why.
+    assert labels.MAIL_STATUS["superseded"].startswith("niet verzonden")
+
+
+def test_a_mail_already_sent_is_not_superseded_and_news_about_the_activity_always_goes(
+        app, smtp, make_event):
+    event = make_event(capacity=1)
+    registration = registrations.register(event.id, applicant(1)).registration
+    send(app)
+    planning.cancel_event(event, "De spreker is ziek.", None)
+    registrations.register(make_event().id, applicant(1))
+    report = send(app)
+    assert (report.sent, report.superseded) == (2, 0)
+    db.session.expire_all()
+    assert [m.status for m in registration.messages] == [MailStatus.sent, MailStatus.sent]
+
+
+def test_the_sender_composes_the_activity_as_it_is_and_what_happened_as_it_was(
+        app, smtp, make_event):
+    event = make_event(title="Vorming Gent", capacity=1)
+    registrations.register(event.id, applicant(1, organisation="A"))
+    registrations.register(event.id, applicant(2, organisation="B"))
+    registrations.register(event.id, applicant(3, organisation="C"))
+    # Before the sender runs, staff retitle the activity and the first in line leaves.
+    event.title = "Vorming Gent (nieuwe zaal)"
+    db.session.commit()
+    registrations.cancel_registration(personal_token("an2@example.org"))
+    send(app)
+    by_address = {m["To"].addresses[0].addr_spec: m for m in smtp.messages}
+    third = parts(by_address["an3@example.org"])["text/plain"].get_content()
+    # The title of now; the place in line of the moment of registering.
+    assert "Vorming Gent (nieuwe zaal)" in third and "plaats 2" in third
+    confirmation = parts(by_address["an1@example.org"])["text/calendar"].get_content()
+    (vevent,) = icalendar.Calendar.from_ical(confirmation).walk("VEVENT")
+    feed = icalendar.Calendar.from_ical(app.test_client().get("/agenda.ics").data)
+    (listed,) = [v for v in feed.walk("VEVENT") if str(v["UID"]) == event.uid]
+    assert str(vevent["SUMMARY"]) == str(listed["SUMMARY"]) == "Vorming Gent (nieuwe zaal)"
+    assert vevent["SEQUENCE"] == listed["SEQUENCE"]
+    stored = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == "an1@example.org")).one()
+    assert "nieuwe zaal" in stored.subject and stored.calendar == confirmation
+
+
+def test_nothing_is_sent_about_a_registration_erased_before_the_sender_ran(
+        app, smtp, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    registrations.register(event.id, applicant(2))
+    privacy.erase("an1@example.org", None)
+    send(app)
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["an2@example.org"]
 
 
 def test_server_down_keeps_mail_queued_then_delivers_each_once(app, make_event):
@@ -237,8 +310,9 @@ def test_a_title_is_mail_text_not_markup_or_template(app, make_event):
     event = make_event(title="Vorming <b>A & B</b> {{ 7*7 }}")
     outcome = registrations.register(event.id, applicant(1))
     message = outcome.registration.messages[0]
-    assert message.subject == "Bevestiging: Vorming <b>A & B</b> {{ 7*7 }}"
-    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in message.html_body and "49" not in message.subject
+    said = words(message)
+    assert said.subject == "Bevestiging: Vorming <b>A & B</b> {{ 7*7 }}"
+    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in said.html_body and "49" not in said.subject
 
 
 def test_message_ids_do_not_follow_the_shared_random_state(app):
@@ -248,7 +322,7 @@ def test_message_ids_do_not_follow_the_shared_random_state(app):
         ids = set()
         for _ in range(2):
             random.seed(0)
-            ids.add(outbox.new_message_id())
+            ids.add(notifications.new_message_id())
     finally:
         random.setstate(state)
     assert len(ids) == 2

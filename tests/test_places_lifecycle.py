@@ -6,7 +6,10 @@ import contextlib
 import functools
 import itertools
 import os
+import shutil
+import tempfile
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 import icalendar
 from hypothesis import HealthCheck, settings
@@ -29,6 +32,7 @@ from scheduler.models import (
     Event,
     EventKind,
     EventStatus,
+    MailStatus,
     OutboxMessage,
     Registration,
     RegistrationStatus,
@@ -38,6 +42,8 @@ from scheduler.models import (
 from scheduler.services import (
     handover,
     moderation,
+    notifications,
+    outbox,
     people,
     places,
     planning,
@@ -46,7 +52,7 @@ from scheduler.services import (
 )
 from scheduler.services import series as series_service
 from scheduler.services import staff as staff_service
-from tests.helpers import applicant, event_fields, vevents
+from tests.helpers import applicant, event_fields, vevents, words
 
 S = RegistrationStatus
 ORGANISATIONS = ("Gent", "Genk", "Aalst")
@@ -89,6 +95,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.erased: set[str] = set()
         self.read: list[Registration] | None = None
         self.invitations: dict[str, dict[str, tuple[str, datetime]]] = {}
+        self.mail_folder = Path(tempfile.mkdtemp(prefix="lifecycle-mail-"))
 
     @initialize(is_series=st.booleans(), capacity=CAPACITIES, maximum=MAXIMUMS,
                 moderated=st.booleans())
@@ -271,6 +278,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                 planning.cancel_event(session, "Zaal niet vrij.", self.staff)
 
     @step()
+    def the_sender_runs(self) -> None:
+        outbox.deliver_pending(outbox.FolderTransport(self.mail_folder))
+
+    @step()
     def cancel_the_activity(self) -> None:
         if isinstance(self.owner, Event) and self.owner.is_published:
             planning.cancel_event(self.owner, "Spreker ziek.", self.staff)
@@ -398,12 +409,17 @@ class LifecycleMachine(RuleBasedStateMachine):
             if person.anonymised_at is not None:
                 continue
             last: dict[str, tuple[str, datetime]] = {}
-            for text in db.session.scalars(
-                    select(OutboxMessage.calendar)
-                    .where(OutboxMessage.registration_id == person.id,
-                           OutboxMessage.calendar.is_not(None))
+            # What the person's calendar holds once the sender has sent what waits: a sent
+            # mail as it went, a waiting one as the sender would compose it now.
+            for message in db.session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.registration_id == person.id)
                     .order_by(OutboxMessage.id)):
-                last.update(self.invitation(text))
+                if message.status is MailStatus.pending and notifications.is_superseded(message):
+                    continue
+                if message.status in (MailStatus.sent, MailStatus.pending):
+                    text = words(message).calendar
+                    if text:
+                        last.update(self.invitation(text))
             for uid, session in sessions.items():
                 told = last.get(uid)
                 goes_on = person.status is S.confirmed and session.is_published
@@ -411,6 +427,15 @@ class LifecycleMachine(RuleBasedStateMachine):
                     assert told == ("CONFIRMED", session.starts_at), (uid, told)
                 elif told is not None:
                     assert told[0] == "CANCELLED", (person.status, uid)
+
+    @invariant()
+    def the_latest_word_on_a_registration_is_never_superseded(self) -> None:
+        for person in self.all_registrations():
+            standing = [message for message in person.messages
+                        if message.kind in notifications.STANDING_KINDS]
+            if standing:
+                assert standing[-1].status is not MailStatus.superseded, standing[-1].kind
+                assert not notifications.is_superseded(standing[-1])
 
     def invitation(self, text: str) -> dict[str, tuple[str, datetime]]:
         """Status and start per UID of a calendar part, parsed once (by text: SQLite gives a
@@ -482,6 +507,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         db.session.rollback()
+        shutil.rmtree(self.mail_folder, ignore_errors=True)
 
 
 def test_the_lifecycle_holds_whatever_people_and_staff_do(app):

@@ -16,6 +16,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import privacy
+from tests.helpers import words
 
 
 def request_form(**overrides) -> dict:
@@ -45,7 +46,7 @@ def test_request_is_stored_and_confirmed_by_mail(client):
     assert [p.id for p in stored.parts] == [parts[0], parts[2]]
     (mail,) = db.session.scalars(select(OutboxMessage)).all()
     assert mail.recipient == "an@mechelen.be" and mail.training_request_id == stored.id
-    assert "De informatieflux" in mail.text_body
+    assert "De informatieflux" in words(mail).text_body
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_staff_plan_the_request_and_publishing_mails_the_requester(client, staff
     client.post(f"/beheer/activiteiten/{event.id}/publiceren")
     published = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "request_published")).one()
-    assert published.recipient == "an@mechelen.be" and event.slug in published.text_body
+    assert published.recipient == "an@mechelen.be" and event.slug in words(published).text_body
 
 
 def test_staff_edit_parts_and_the_referrals(client, staff):

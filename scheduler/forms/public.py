@@ -69,7 +69,19 @@ class AgendaFilterForm(FlaskForm):
         self.maand.choices = month_choices(today)
 
 
-class PublicForm(FlaskForm):
+class AnonymousForm(FlaskForm):
+    """A form posted by someone without a session. It carries no token tied to a cookie:
+    ``scheduler.cross_origin`` refuses it when another website posts it."""
+
+    class Meta:
+        csrf = False
+
+
+class PersonalButtonForm(AnonymousForm):
+    """A button on a personal page (cancel, renew the feed link): nothing to fill in."""
+
+
+class PublicForm(AnonymousForm):
     """A form anyone can post; a field hidden from people turns away form-filling robots."""
 
     website = StringField("Laat dit veld leeg", validators=[Optional(), Length(max=200)],
@@ -140,7 +152,7 @@ class RegistrationForm(PublicForm):
         )
 
 
-class OwnDetailsForm(FlaskForm):
+class OwnDetailsForm(AnonymousForm):
     """What a person corrects about themselves from their personal page."""
 
     first_name = text_field("Voornaam", 100, required="Vul je voornaam in.",
@@ -155,7 +167,7 @@ class OwnDetailsForm(FlaskForm):
                           function=self.function.data or "", needs=self.needs.data or "")
 
 
-class HandOverForm(FlaskForm):
+class HandOverForm(AnonymousForm):
     """The colleague who takes over a place; the organisation stays the original's."""
 
     first_name = text_field("Voornaam van je collega", 100, required="Vul de voornaam in.")

@@ -221,6 +221,10 @@ class CancelEventForm(FlaskForm):
 class StaffRegistrationForm(RegistrationForm):
     """Staff add someone by hand; that person gave consent another way."""
 
+    class Meta:
+        # A staff page: Flask-WTF's session-bound token again, not the public forms' check.
+        csrf = FlaskForm.Meta.csrf
+
     consent = None
     website = None
 

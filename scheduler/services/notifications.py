@@ -1,9 +1,14 @@
-"""Notifications: which mail goes out for which change, composed completely when it is queued.
+"""Notifications: which mail goes out for which change, and what it says.
 
-A mail is written to the outbox in the same transaction as the change it reports, with its
-text, HTML and calendar part, so what is sent is what was true at the moment of the change.
+A mail is written to the outbox in the same transaction as the change it reports, so no change
+goes unannounced and no mail is sent for a change that was rolled back. A mail about a
+registration keeps the facts of that moment in the row and is composed by the sender
+(``compose``); the overview and the notices about a training request are composed at once.
 """
 
+import unicodedata
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,8 +17,9 @@ from sqlalchemy import select
 
 from scheduler import labels
 from scheduler.extensions import db
-from scheduler.links import public_url
+from scheduler.links import public_base_url, public_url
 from scheduler.models import (
+    ACTIVE_STATUSES,
     Event,
     EventStatus,
     MailStatus,
@@ -24,7 +30,6 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import calendar, places
-from scheduler.services.outbox import clean_header, new_message_id
 
 # The kinds of mail about a registration: their words are in templates/mail/kinds/<kind>.txt,
 # here only the iTIP method of the calendar part each one carries (None: no invitation).
@@ -60,11 +65,36 @@ def words_of(kind: str, **context) -> tuple[str, str]:
     return subject, lead
 
 
+def clean_header(value: str, limit: int = 200) -> str:
+    """One line of text fit for a mail header: no control or line-separator characters."""
+    kept = (
+        " " if unicodedata.category(char)[0] in ("C", "Z") and char != " " else char
+        for char in value
+    )
+    return " ".join("".join(kept).split())[:limit]
+
+
+def new_message_id() -> str:
+    """A Message-ID of 122 random bits; ``make_msgid`` draws from the shared ``random`` state,
+    which tests and libraries seed, and gave two mails of the same moment the same id."""
+    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
 STATUS_MAIL = {
     RegistrationStatus.confirmed: "registration_confirmed",
     RegistrationStatus.waiting: "registration_waiting",
     RegistrationStatus.pending: "registration_pending",
 }
+
+
+# Kinds that tell where a registration stands. One still unsent when a newer one about the same
+# registration is queued is superseded: only the newer is sent (see ``is_superseded``).
+STANDING_KINDS = frozenset((
+    "registration_confirmed", "registration_waiting", "registration_pending", "promoted",
+    "promoted_pending", "approved", "declined", "cancelled_by_person", "handed_over",
+    "handover_received",
+))
 
 
 def queue(
@@ -77,48 +107,14 @@ def queue(
     dedupe_key: str | None = None,
     with_calendar: bool = True,
 ) -> OutboxMessage | None:
-    """Compose a mail about ``registration`` and add it to the session; the caller commits.
+    """Add a mail about ``registration`` to the session; the caller commits.
 
-    Nothing is queued for a registration whose personal data was erased or anonymised.
+    The row keeps what happened (the kind, and the facts of that moment that must not change
+    afterwards); the sender composes the words and the invitation (``compose``). Nothing is
+    queued for a registration whose personal data was erased or anonymised.
     """
     if registration.anonymised_at is not None or not registration.email.strip():
         return None
-    method = CALENDAR_METHOD[kind]
-    target = registration.places_owner
-    event = event or registration.event
-    if event is not None:
-        sessions = [event]
-    else:
-        now = utcnow()
-        sessions = [
-            s for s in target.events if s.status is not EventStatus.draft and s.ends_at > now
-        ]
-    # A mail about one session (moved, cancelled, added) names that session, not the series.
-    title = clean_header((event or target).title)
-    subject, lead = words_of(kind, title=title, position=position,
-                             reason=registration.waiting_reason,
-                             status=labels.REGISTRATION_STATUS[registration.status].lower(),
-                             reply_days=current_app.config["MODERATION_REPLY_DAYS"],
-                             admission_note=target.admission_note,
-                             colleague=registration.handed_over_to_name)
-    config = current_app.config
-    context = {
-        "recipient_name": clean_header(registration.first_name, 100),
-        "lead": lead,
-        "extra": extra,
-        "target": target,
-        "sessions": sessions,
-        "event": event,
-        "location": calendar.location_of(event) if event else "",
-        "meeting_links": meeting_links(registration, sessions),
-        "personal_url": public_url("registrations.detail", token=registration.token),
-        "personal_label": "Je inschrijving bekijken of annuleren"
-        if registration.is_active and kind != "event_cancelled" else "Je inschrijving bekijken",
-        "event_url": public_url("events.detail", slug=sessions[0].slug) if sessions else "",
-        "overview_url": public_url("registrations.overview"),
-        "helpdesk_email": config["HELPDESK_EMAIL"],
-        "organisation_name": config["ORGANISATION_NAME"],
-    }
     message = OutboxMessage(
         kind=kind,
         registration_id=registration.id,
@@ -126,14 +122,19 @@ def queue(
         dedupe_key=dedupe_key,
         recipient=registration.email,
         recipient_name=clean_header(f"{registration.first_name} {registration.last_name}"),
-        subject=clean_header(subject, 250),
-        text_body=render_template("mail/message.txt", **context),
-        html_body=render_template("mail/message.html", **context),
+        facts={
+            "status": registration.status.value,
+            "reason": registration.waiting_reason,
+            "position": position,
+            "colleague": registration.handed_over_to_name,
+            "extra": extra,
+            "calendar": with_calendar,
+            # In development links follow the address the person used; the sender has none.
+            "base_url": public_base_url(),
+        },
         message_id=new_message_id(),
         next_attempt_at=utcnow(),
     )
-    if with_calendar:
-        _attach_calendar(message, method, registration, sessions)
     try:
         validate_email(registration.email, check_deliverability=False)
     except EmailNotValidError as error:
@@ -141,6 +142,105 @@ def queue(
         message.last_error = f"Ongeldig adres: {error}"
     db.session.add(message)
     return message
+
+
+def is_superseded(message: OutboxMessage) -> bool:
+    """Whether this unsent mail no longer tells the truth and is not to be sent: a newer mail
+    says where the registration stands now (queued on the waiting list, then promoted before
+    the sender ran: only "promoted" goes), or the person's data is gone."""
+    registration = message.registration
+    if message.facts is None:
+        return False
+    if registration is None or registration.anonymised_at is not None:
+        return True
+    if message.kind not in STANDING_KINDS:
+        return False
+    newer = db.session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.registration_id == message.registration_id,
+            OutboxMessage.id > message.id,
+            OutboxMessage.kind.in_(STANDING_KINDS),
+        ).limit(1))
+    return newer is not None
+
+
+@dataclass(frozen=True)
+class Words:
+    """What a mail says: its subject, text and HTML, and the invitation it may carry."""
+
+    subject: str
+    text_body: str
+    html_body: str
+    calendar: str | None = None
+    calendar_method: str | None = None
+
+
+def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
+    """The subject, text, HTML and invitation of a queued mail about a registration.
+
+    What happened comes from the row's facts (the status, waiting position and reason then,
+    staff's words); the activity is read as it is now, so its title, time, place, UID and
+    SEQUENCE are what the feeds show when the mail leaves. A meeting link only goes to someone
+    confirmed then and now.
+    """
+    now = now or utcnow()
+    facts = message.facts
+    base = facts.get("base_url")
+    registration = message.registration
+    status = RegistrationStatus(facts["status"])
+    kind = message.kind
+    target = registration.places_owner
+    event = db.session.get(Event, message.event_id) if message.event_id else registration.event
+    if event is not None:
+        sessions = [event]
+    else:
+        sessions = [
+            s for s in target.events if s.status is not EventStatus.draft and s.ends_at > now
+        ]
+    confirmed = (status is RegistrationStatus.confirmed
+                 and registration.status is RegistrationStatus.confirmed)
+    # A mail about one session (moved, cancelled, added) names that session, not the series.
+    title = clean_header((event or target).title)
+    subject, lead = words_of(kind, title=title, position=facts["position"],
+                             reason=facts["reason"],
+                             status=labels.REGISTRATION_STATUS[status].lower(),
+                             reply_days=current_app.config["MODERATION_REPLY_DAYS"],
+                             admission_note=target.admission_note,
+                             colleague=facts["colleague"])
+    config = current_app.config
+    context = {
+        "recipient_name": clean_header(registration.first_name, 100),
+        "lead": lead,
+        "extra": facts["extra"],
+        "target": target,
+        "sessions": sessions,
+        "event": event,
+        "location": calendar.location_of(event) if event else "",
+        "meeting_links": _meeting_links(sessions) if confirmed else [],
+        "personal_url": public_url("registrations.detail", base, token=registration.token),
+        "personal_label": "Je inschrijving bekijken of annuleren"
+        if status in ACTIVE_STATUSES and kind != "event_cancelled"
+        else "Je inschrijving bekijken",
+        "event_url": public_url("events.detail", base, slug=sessions[0].slug) if sessions else "",
+        "overview_url": public_url("registrations.overview", base),
+        "helpdesk_email": config["HELPDESK_EMAIL"],
+        "organisation_name": config["ORGANISATION_NAME"],
+    }
+    method = CALENDAR_METHOD[kind] if facts["calendar"] and sessions else None
+    entry_status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
+    if method is not None and isinstance(target, Series) and len(sessions) > 1:
+        # An invitation (REQUEST/CANCEL) may carry one UID only: a series goes as a file to
+        # import, its sessions marked cancelled when the enrolment ends.
+        method = "PUBLISH"
+    return Words(
+        subject=clean_header(subject, 250),
+        text_body=render_template("mail/message.txt", **context),
+        html_body=render_template("mail/message.html", **context),
+        calendar=_invitation(method, entry_status, registration.email, message.recipient_name,
+                             sessions, with_meeting_link=confirmed, now=now, base_url=base)
+        if method else None,
+        calendar_method=method,
+    )
 
 
 def queue_overview(registrations: list[Registration], feed_token: str | None) -> OutboxMessage:
@@ -173,6 +273,10 @@ def meeting_links(registration: Registration, sessions: list[Event]) -> list[str
     """The online meeting links a registration may see: only once it is confirmed."""
     if registration.status is not RegistrationStatus.confirmed:
         return []
+    return _meeting_links(sessions)
+
+
+def _meeting_links(sessions: list[Event]) -> list[str]:
     return list(dict.fromkeys(session.online_url for session in sessions
                               if session.online_url and not session.is_cancelled))
 
@@ -184,26 +288,17 @@ def queue_promotions(promoted: list[Registration]) -> None:
         queue("promoted" if confirmed else "promoted_pending", registration)
 
 
-def _attach_calendar(message: OutboxMessage, method: str | None, registration: Registration,
-                     sessions: list[Event]) -> None:
-    if method is None or not sessions:
-        return
-    status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
-    if isinstance(registration.places_owner, Series) and len(sessions) > 1:
-        # An invitation (REQUEST/CANCEL) may carry one UID only: a series goes as a file to
-        # import, its sessions marked cancelled when the enrolment ends.
-        method = "PUBLISH"
+def _invitation(method: str, status: str, email: str, name: str, sessions: list[Event],
+                *, with_meeting_link: bool, now: datetime, base_url: str | None) -> str:
     config = current_app.config
-    message.calendar_method = method
-    message.calendar = calendar.build_invitation(
-        [calendar.Entry(session, status, meeting_link=status == "CONFIRMED"
-                        and registration.status is RegistrationStatus.confirmed)
+    return calendar.build_invitation(
+        [calendar.Entry(session, status, meeting_link=status == "CONFIRMED" and with_meeting_link)
          for session in sessions],
         method=method,
-        event_url=lambda event: public_url("events.detail", slug=event.slug),
+        event_url=lambda event: public_url("events.detail", base_url, slug=event.slug),
         organizer=(config["HELPDESK_EMAIL"], config["ORGANISATION_NAME"]),
-        attendee=(registration.email, message.recipient_name),
-        stamped_at=utcnow(),
+        attendee=(email, name),
+        stamped_at=now,
     ).decode("utf-8")
 
 

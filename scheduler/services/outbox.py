@@ -7,9 +7,7 @@ sent; if the sender dies in between, the lease runs out and another sender tries
 import logging
 import smtplib
 import ssl
-import unicodedata
-import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -23,6 +21,8 @@ from sqlalchemy import and_, or_, select, update
 from scheduler.extensions import begin_write_transaction, db
 from scheduler.models import MailStatus, OutboxMessage, utcnow
 from scheduler.request_log import log_line
+from scheduler.services import notifications
+from scheduler.services.notifications import clean_header
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +30,7 @@ log = logging.getLogger(__name__)
 PERMANENT_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, ValueError)
 
 
-def clean_header(value: str, limit: int = 200) -> str:
-    """One line of text fit for a mail header: no control or line-separator characters."""
-    kept = (
-        " " if unicodedata.category(char)[0] in ("C", "Z") and char != " " else char
-        for char in value
-    )
-    return " ".join("".join(kept).split())[:limit]
-
-
-def new_message_id() -> str:
-    """A Message-ID of 122 random bits; ``make_msgid`` draws from the shared ``random`` state,
-    which tests and libraries seed, and gave two mails of the same moment the same id."""
-    domain = current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "localhost"
-    return f"<{uuid.uuid4().hex}@{domain}>"
-
-
-def compose(message: OutboxMessage) -> EmailMessage:
+def as_email(message: OutboxMessage, words: notifications.Words) -> EmailMessage:
     """The MIME message: text and HTML alternatives, plus the calendar part when there is one."""
     config = current_app.config
     email = EmailMessage(policy=SMTP)
@@ -55,17 +39,17 @@ def compose(message: OutboxMessage) -> EmailMessage:
     )
     email["To"] = Address(clean_header(message.recipient_name), addr_spec=message.recipient)
     email["Reply-To"] = Address(addr_spec=config["HELPDESK_EMAIL"])
-    email["Subject"] = clean_header(message.subject, 250)
+    email["Subject"] = clean_header(words.subject, 250)
     email["Date"] = format_datetime(utcnow())
     email["Message-ID"] = message.message_id
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(message.text_body)
-    email.add_alternative(message.html_body, subtype="html")
-    if message.calendar:
-        data = message.calendar.encode("utf-8")
+    email.set_content(words.text_body)
+    email.add_alternative(words.html_body, subtype="html")
+    if words.calendar:
+        data = words.calendar.encode("utf-8")
         # Outlook only offers the invitation when this method equals the METHOD inside.
         email.add_alternative(data, maintype="text", subtype="calendar",
-                              params={"method": message.calendar_method, "charset": "utf-8"})
+                              params={"method": words.calendar_method, "charset": "utf-8"})
         email.add_attachment(data, maintype="application", subtype="ics",
                              filename="activiteit.ics")
     return email
@@ -145,6 +129,7 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    superseded: int = 0
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -175,9 +160,11 @@ def deliver_pending(transport, *, limit: int = 200, now: datetime | None = None)
             if not _claim(message_id, claimable, now + lease):
                 continue
             try:
-                composed = compose(db.session.get(OutboxMessage, message_id))
-                db.session.commit()
-                transport.send(composed)
+                email = _composed(message_id)
+                if email is None:
+                    report.superseded += 1
+                    continue
+                transport.send(email)
             except PERMANENT_ERRORS as error:
                 outcome = _record(message_id, error, permanent=True, max_attempts=max_attempts)
             except (OSError, smtplib.SMTPException) as error:
@@ -189,6 +176,34 @@ def deliver_pending(transport, *, limit: int = 200, now: datetime | None = None)
     finally:
         transport.close()
     return report
+
+
+def _composed(message_id: int) -> EmailMessage | None:
+    """The claimed message as it goes out; its words are kept in its row, for staff and for
+    a person's access request. None when it is superseded and not to be sent at all."""
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if notifications.is_superseded(message):
+        _store(message_id, status=MailStatus.superseded, leased_until=None)
+        log_line(event="mail", message=message_id, kind=message.kind, outcome="superseded")
+        return None
+    if message.facts is None or message.text_body:
+        words = notifications.Words(message.subject, message.text_body, message.html_body,
+                                    message.calendar, message.calendar_method)
+        email = as_email(message, words)
+        db.session.commit()
+        return email
+    words = notifications.compose(message)
+    email = as_email(message, words)
+    _store(message_id, **asdict(words))
+    return email
+
+
+def _store(message_id: int, **values) -> None:
+    # Composed before the write lock is taken: rendering must not hold up registrations.
+    begin_write_transaction()
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                       .values(**values).execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def _claim(message_id: int, claimable, until: datetime) -> bool:

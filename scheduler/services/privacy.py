@@ -190,7 +190,8 @@ def lookup(email: str) -> dict:
             "notes_of_staff": r.internal_notes, "received_at": r.created_at.isoformat(),
         } for r in requests],
         "mails": [{
-            "subject": m.subject, "status": m.status.value, "queued_at": m.created_at.isoformat(),
+            "subject": labels.mail_title(m), "status": m.status.value,
+            "queued_at": m.created_at.isoformat(),
             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
         } for m in messages],
         "staff_actions": [{

@@ -1,5 +1,7 @@
 """Blueprint "events": the agenda, the archive and the activity pages."""
 
+from datetime import datetime, timedelta
+
 from flask import Blueprint, abort, current_app, request, url_for
 
 from scheduler import dates
@@ -98,12 +100,18 @@ def detail(slug: str):
     event = agenda.get_public_event(slug)
     if event is None:
         abort(404)
-    return render_detail(event, form=RegistrationForm(formdata=None))
-
-
-def render_detail(event: Event, form: RegistrationForm, status: int = 200):
-    """The activity page, also when a registration form comes back with messages."""
     now = utcnow()
+    response = render_detail(event, form=RegistrationForm(formdata=None), now=now)
+    # The places left are live: any registration changes the data version, and with it the
+    # next answer. An activity that is over changes by the clock no more; a day is enough.
+    share_until(request.environ, event.next_change(now) or now + timedelta(days=1))
+    return response
+
+
+def render_detail(event: Event, form: RegistrationForm, status: int = 200,
+                  now: datetime | None = None):
+    """The activity page, also when a registration form comes back with messages."""
+    now = now or utcnow()
     sessions = agenda.list_sessions(event.series) if event.series else []
     seats = places.summaries([event])[event.id]
     return page_or_partial(

@@ -17,11 +17,11 @@ from limits import parse as parse_limit
 
 from scheduler.errors import EditConflictError, SchedulerError
 from scheduler.extensions import limiter
-from scheduler.forms.fields import ConfirmForm
 from scheduler.forms.public import (
     HandOverForm,
     MyRegistrationsForm,
     OwnDetailsForm,
+    PersonalButtonForm,
     RegistrationForm,
 )
 from scheduler.htmx import is_htmx, with_trigger
@@ -39,9 +39,11 @@ def _registration_limit() -> str:
 
 
 def _private(response):
-    """Personal pages stay out of caches and never leak their address through a Referer."""
+    """Personal pages stay out of caches and never leak their address through a Referer to
+    another site. Our own site does get it: with "no-referrer" a browser sends "Origin: null"
+    with the page's forms, which the cross-origin check cannot tell from a forged post."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
@@ -150,7 +152,6 @@ def detail(token: str):
         position=places.waiting_position(registration),
         now=now,
         feed_url=feed_url,
-        renew_form=ConfirmForm(),
     )
     return _private(make_response(html))
 
@@ -163,7 +164,7 @@ def renew_feed(token: str):
     person = people.find_person(registration.email) if registration else None
     if person is None:
         abort(404)
-    if ConfirmForm().validate_on_submit():
+    if PersonalButtonForm().validate_on_submit():
         feeds.renew_feed_token(person)
         flash("Je persoonlijke agenda-link is vernieuwd. De oude link werkt niet meer: "
               "abonneer je opnieuw met de nieuwe.", "success")
@@ -175,7 +176,7 @@ def renew_feed(token: str):
 def cancel(token: str):
     """Ask for confirmation, then cancel; the first person on the waiting list moves up."""
     registration = _registration_or_404(token)
-    form = ConfirmForm()
+    form = PersonalButtonForm()
     if form.validate_on_submit():
         try:
             registration_service.cancel_registration(token)
