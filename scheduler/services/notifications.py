@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from scheduler import labels
 from scheduler.extensions import db
@@ -106,23 +106,23 @@ def queue(
     extra: str = "",
     dedupe_key: str | None = None,
     with_calendar: bool = True,
-) -> OutboxMessage | None:
-    """Add a mail about ``registration`` to the session; the caller commits.
+) -> None:
+    """Add a mail about ``registration`` to the outbox; the caller commits.
 
     The row keeps what happened (the kind, and the facts of that moment that must not change
     afterwards); the sender composes the words and the invitation (``compose``). Nothing is
     queued for a registration whose personal data was erased or anonymised.
     """
     if registration.anonymised_at is not None or not registration.email.strip():
-        return None
-    message = OutboxMessage(
-        kind=kind,
-        registration_id=registration.id,
-        event_id=event.id if event else None,
-        dedupe_key=dedupe_key,
-        recipient=registration.email,
-        recipient_name=clean_header(f"{registration.first_name} {registration.last_name}"),
-        facts={
+        return
+    row = {
+        "kind": kind,
+        "registration_id": registration.id,
+        "event_id": event.id if event else None,
+        "dedupe_key": dedupe_key,
+        "recipient": registration.email,
+        "recipient_name": clean_header(f"{registration.first_name} {registration.last_name}"),
+        "facts": {
             "status": registration.status.value,
             "reason": registration.waiting_reason,
             "position": position,
@@ -132,16 +132,15 @@ def queue(
             # In development links follow the address the person used; the sender has none.
             "base_url": public_base_url(),
         },
-        message_id=new_message_id(),
-        next_attempt_at=utcnow(),
-    )
+        "message_id": new_message_id(),
+        "next_attempt_at": utcnow(),
+    }
     try:
         validate_email(registration.email, check_deliverability=False)
     except EmailNotValidError as error:
-        message.status = MailStatus.failed
-        message.last_error = f"Ongeldig adres: {error}"
-    db.session.add(message)
-    return message
+        row.update(status=MailStatus.failed, last_error=f"Ongeldig adres: {error}")
+    # A plain INSERT, not the unit of work: on a registration it was a tenth of the request.
+    db.session.execute(insert(OutboxMessage), [row])
 
 
 def is_superseded(message: OutboxMessage) -> bool:

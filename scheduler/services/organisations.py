@@ -23,6 +23,19 @@ def municipality_names() -> tuple[str, ...]:
     )
 
 
+def municipality_id(name: str) -> int | None:
+    """The id of the reference municipality with exactly this name, ignoring case and spaces
+    around it; from memory, read once per process and database (see ``municipality_names``)."""
+    return _municipality_ids(db.engine.url.render_as_string()).get(name.strip().lower())
+
+
+@cache
+def _municipality_ids(_database: str) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Organisation.name, Organisation.id).where(Organisation.nis_code.is_not(None)))
+    return {name.lower(): organisation_id for name, organisation_id in rows}
+
+
 def find_municipality(name: str) -> Organisation | None:
     """The reference municipality with exactly this name, ignoring case and spaces around it."""
     wanted = name.strip().lower()

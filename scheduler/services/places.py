@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from scheduler.extensions import begin_write_transaction, db
@@ -24,7 +24,7 @@ from scheduler.models import (
     ACTIVE_STATUSES,
     SEAT_HOLDING_STATUSES,
     Event,
-    Organisation,
+    EventStatus,
     Registration,
     RegistrationStatus,
     Series,
@@ -71,11 +71,25 @@ def lock(event_id: int) -> tuple[Event, Owner]:
 
     Returns the activity and the owner of its places. Raises LookupError for an unknown id.
     """
+    return _lock(Event.id == event_id, event_id)
+
+
+def lock_public(slug: str) -> tuple[Event, Owner]:
+    """``lock`` for the activity a public page shows (any but a draft), found by its slug."""
+    return _lock((Event.slug == slug) & (Event.status != EventStatus.draft), slug)
+
+
+def _lock(which: ColumnElement[bool], key: object) -> tuple[Event, Owner]:
     session = db.session
     begin_write_transaction()
-    event = session.get(Event, event_id, populate_existing=True)
+    # The series comes along: for a session it owns the places.
+    event = session.scalars(
+        select(Event).where(which).options(joinedload(Event.series)),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
     if event is None:
-        raise LookupError(event_id)
+        session.rollback()
+        raise LookupError(key)
     if session.get_bind().dialect.name == "sqlite":
         # BEGIN IMMEDIATE already holds the database's only write lock.
         return event, event.places_owner
@@ -141,6 +155,13 @@ def enrol(registration: Registration, owner: Owner) -> None:
         registration.event = owner
 
 
+def enrolment(owner: Owner) -> dict[str, int | None]:
+    """The columns of a new registration row that attach it to the owner of the places."""
+    if isinstance(owner, Series):
+        return {"event_id": None, "series_id": owner.id}
+    return {"event_id": owner.id, "series_id": None}
+
+
 def registrations_of(owner: Owner) -> Select:
     return select(Registration).where(of_owner(owner))
 
@@ -181,36 +202,48 @@ def seat_status(owner: Owner) -> RegistrationStatus:
     return RegistrationStatus.pending if owner.is_moderated else RegistrationStatus.confirmed
 
 
-def organisation_is_full(owner: Owner, organisation: Organisation | None,
-                         organisation_other: str) -> bool:
-    """Whether the registrant's organisation already holds its maximum number of places."""
-    limit = owner.max_per_organisation
-    if limit is None:
-        return False
-    if organisation is not None:
-        same = Registration.organisation_id == organisation.id
-    elif organisation_other:
-        same = func.lower(Registration.organisation_other) == organisation_other.lower()
+@dataclass(frozen=True)
+class Arrival:
+    """What a newcomer's status depends on, read in one statement under the lock: whether
+    the address already holds or waits for a place, the places taken, and those taken by the
+    newcomer's organisation (only counted when there is a maximum per organisation)."""
+
+    registered_id: int | None
+    taken: int
+    taken_by_organisation: int
+
+
+def arrival(owner: Owner, email_normalised: str, organisation_id: int | None,
+            organisation_other: str) -> Arrival:
+    holding = count_of(owner).where(Registration.status.in_(SEAT_HOLDING_STATUSES))
+    registered = select(Registration.id).where(
+        of_owner(owner), Registration.email_normalised == email_normalised,
+        Registration.status.in_(ACTIVE_STATUSES)).limit(1)
+    if organisation_id is not None:
+        same = Registration.organisation_id == organisation_id
     else:
-        return False
-    held = db.session.scalar(
-        count_of(owner).where(same, Registration.status.in_(SEAT_HOLDING_STATUSES))
-    )
-    return held >= limit
+        same = func.lower(Registration.organisation_other) == organisation_other.lower()
+    counts_organisation = owner.max_per_organisation is not None and (
+        organisation_id is not None or organisation_other)
+    row = db.session.execute(select(
+        registered.scalar_subquery(), holding.scalar_subquery(),
+        holding.where(same).scalar_subquery() if counts_organisation else literal(0),
+    )).one()
+    return Arrival(*row)
 
 
-def status_for_newcomer(owner: Owner, organisation: Organisation | None,
-                        organisation_other: str) -> tuple[RegistrationStatus, str | None]:
+def status_for_newcomer(owner: Owner, arrival: Arrival) -> tuple[RegistrationStatus, str | None]:
     """A place while one is free and the organisation is under its maximum; else the list.
 
     While the activity takes places nobody waits who could take a free one (every change that
     frees or adds places fills them from the list at once). Once it has begun the list stands
     still, so a newcomer (a walk-in added by staff) queues behind anyone waiting for a place.
     """
-    if seats_taken(owner) >= capacity(owner) or (
+    if arrival.taken >= capacity(owner) or (
             not takes_places(owner, utcnow()) and _someone_waits_for_a_place(owner)):
         return RegistrationStatus.waiting, None
-    if organisation_is_full(owner, organisation, organisation_other):
+    limit = owner.max_per_organisation
+    if limit is not None and arrival.taken_by_organisation >= limit:
         return RegistrationStatus.waiting, ORGANISATION_LIMIT
     return seat_status(owner), None
 

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from scheduler.errors import (
@@ -34,7 +34,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import audit, notifications, people, places
-from scheduler.services.organisations import find_municipality
+from scheduler.services.organisations import municipality_id
 from scheduler.services.tokens import find_by_token
 
 
@@ -64,11 +64,14 @@ class OwnDetails:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of a registration attempt; ``is_new`` is False when the e-mail was known."""
+    """The result of a registration attempt; ``is_new`` is False when the e-mail was known.
+    The title and whether it is a closed group are what the answer to the person says."""
 
     registration: Registration
     is_new: bool
     waiting_position: int | None
+    title: str = ""
+    closed_group: bool = False
 
 
 def register(
@@ -87,8 +90,17 @@ def register(
     the outbox in the same transaction. Raises RegistrationNotOpenYetError,
     RegistrationClosedError or EventNotOpenError when the activity takes no registrations.
     """
-    now = now or utcnow()
-    event, owner = places.lock(event_id)
+    return _register(*places.lock(event_id), applicant, now or utcnow(), staff)
+
+
+def register_on_page(slug: str, applicant: Applicant, now: datetime | None = None) -> Outcome:
+    """``register`` by a person on the page of the activity with this slug; raises
+    LookupError when no public activity has it."""
+    return _register(*places.lock_public(slug), applicant, now or utcnow(), None)
+
+
+def _register(event: Event, owner: places.Owner, applicant: Applicant, now: datetime,
+              staff: StaffUser | None) -> Outcome:
     if staff is None:
         _check_open(event, now)
     elif not event.is_published or places.is_over(owner, now):
@@ -97,44 +109,42 @@ def register(
         raise EventNotOpenError(
             "Deze activiteit is niet gepubliceerd, geannuleerd of voorbij; er kan niemand bij.")
     email = people.normalise_email(applicant.email)
-    existing = db.session.scalars(
-        places.registrations_of(owner).where(
-            Registration.email_normalised == email, Registration.status.in_(ACTIVE_STATUSES)
-        )
-    ).first()
-    if existing is not None:
+    organisation_id = municipality_id(applicant.organisation)
+    organisation_other = "" if organisation_id else applicant.organisation.strip()
+    arrival = places.arrival(owner, email, organisation_id, organisation_other)
+    # Read before the commit, which expires them.
+    title, closed_group = event.title, owner.is_moderated
+    if arrival.registered_id is not None:
+        existing = db.session.get(Registration, arrival.registered_id)
         position = places.waiting_position(existing)
         if staff is None:
             _remind_already_registered(existing, position, now)
         db.session.commit()
-        return Outcome(existing, False, position)
+        return Outcome(existing, False, position, title, closed_group)
 
     people.ensure_person(email)
-    organisation = find_municipality(applicant.organisation)
-    organisation_other = "" if organisation else applicant.organisation.strip()
-    status, reason = places.status_for_newcomer(owner, organisation, organisation_other)
-    registration = Registration(
-        first_name=applicant.first_name.strip(),
-        last_name=applicant.last_name.strip(),
-        email=applicant.email.strip(),
-        email_normalised=email,
-        organisation=organisation,
-        organisation_other=organisation_other,
-        role=applicant.role,
-        function=applicant.function.strip(),
-        remarks=applicant.remarks.strip(),
-        needs=applicant.needs.strip(),
-        status=status,
-        waiting_reason=reason,
-    )
-    places.enrol(registration, owner)
-    db.session.add(registration)
-    db.session.flush()
+    status, reason = places.status_for_newcomer(owner, arrival)
+    # One INSERT … RETURNING: the unit of work's bookkeeping was a fifth of a registration.
+    registration = db.session.scalars(insert(Registration).returning(Registration), [{
+        "first_name": applicant.first_name.strip(),
+        "last_name": applicant.last_name.strip(),
+        "email": applicant.email.strip(),
+        "email_normalised": email,
+        "organisation_id": organisation_id,
+        "organisation_other": organisation_other,
+        "role": applicant.role,
+        "function": applicant.function.strip(),
+        "remarks": applicant.remarks.strip(),
+        "needs": applicant.needs.strip(),
+        "status": status,
+        "waiting_reason": reason,
+        **places.enrolment(owner),
+    }]).one()
     position = places.waiting_position(registration)
     notifications.queue(notifications.STATUS_MAIL[registration.status], registration,
                         position=position)
     db.session.commit()
-    return Outcome(registration, True, position)
+    return Outcome(registration, True, position, title, closed_group)
 
 
 def _remind_already_registered(registration: Registration, position: int | None,

@@ -60,7 +60,10 @@ def _personal_form(template: str, registration, form, **context):
     return _private(make_response(html, 422 if form.errors or form.form_errors else 200))
 
 
-def _form_refused(event, form: RegistrationForm):
+def _form_refused(slug: str, form: RegistrationForm):
+    event = agenda.get_public_event(slug)
+    if event is None:
+        abort(404)
     if is_htmx():
         html = render_template("registrations/_form.html", event=event, form=form)
         return make_response(html, 422)
@@ -71,22 +74,22 @@ def _form_refused(event, form: RegistrationForm):
 @limiter.limit(_registration_limit)
 def create(slug: str):
     """Register for an activity; htmx gets the outcome in place, a plain post is redirected."""
-    event = agenda.get_public_event(slug)
-    if event is None:
-        abort(404)
     form = RegistrationForm()
     if not form.validate():
-        return _form_refused(event, form)
+        return _form_refused(slug, form)
     try:
-        registration_service.register(event.id, form.applicant())
+        outcome = registration_service.register_on_page(slug, form.applicant())
+    except LookupError:
+        abort(404)
     except SchedulerError as refusal:
         form.form_errors.append(refusal.message)
-        return _form_refused(event, form)
+        return _form_refused(slug, form)
     # A new and an already registered address get the same answer: the page must not tell
     # anyone whether a colleague registered. Where they stand, and their link, go by mail.
     if not is_htmx():
         return redirect(url_for("registrations.sent", slug=slug), 303)
-    html = render_template("registrations/_outcome.html", event=event)
+    html = render_template("registrations/_outcome.html", title=outcome.title,
+                           closed_group=outcome.closed_group)
     return with_trigger(_private(make_response(html)), "registration-created")
 
 
@@ -96,7 +99,8 @@ def sent(slug: str):
     event = agenda.get_public_event(slug)
     if event is None:
         abort(404)
-    return render_template("registrations/sent.html", event=event)
+    return render_template("registrations/sent.html", event=event, title=event.title,
+                           closed_group=event.places_owner.is_moderated)
 
 
 def _overview_limit() -> str:
