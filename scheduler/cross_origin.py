@@ -10,8 +10,9 @@ forgery cheat sheet and Go's ``CrossOriginProtection`` do it:
    ``none`` (typed or bookmarked) may change anything.
 2. Without it, ``Origin``, or else the origin of the ``Referer``, must be this site: the host
    the request was sent to, or ``PUBLIC_BASE_URL``.
-3. Without any of the three it is not a browser (a script, a monitor), and a request forged
-   in someone's browser always carries one of them.
+3. Without any of the three it is not a browser (a script, a monitor): a request forged in
+   someone's browser carries one of them. The gap Go accepts too: a browser from before 2020
+   that sends no ``Origin`` with a form, posting from a page that withholds its ``Referer``.
 
 Staff pages keep Flask-WTF's session-bound token as well.
 """
@@ -29,9 +30,7 @@ class CrossOriginRequest(Forbidden):
     """A form of ours posted from a page on another website."""
 
 
-def _origin_of(url: str | None) -> tuple[str, str] | None:
-    if not url:
-        return None
+def _origin_of(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
 
@@ -42,11 +41,11 @@ def is_cross_origin() -> bool:
     if site is not None:
         return site.lower() not in ALLOWED_FETCH_SITES
     claimed = request.headers.get("Origin") or request.headers.get("Referer")
-    if claimed is None:
+    if not claimed:
         return False
     # "null" (a sandboxed frame, a page opened from a file) comes from no site of ours.
     origin = _origin_of(claimed) if claimed != "null" else ("", "")
-    configured = _origin_of(current_app.config.get("PUBLIC_BASE_URL"))
+    configured = _origin_of(current_app.config.get("PUBLIC_BASE_URL") or "")
     # The host alone, as Go does: behind a proxy without PROXY_COUNT the scheme seen here is
     # not the one the browser used.
     return origin != configured and origin[1] != request.host.lower()

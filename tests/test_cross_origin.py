@@ -83,7 +83,10 @@ def test_every_post_route_refuses_another_website_and_staff_routes_also_need_the
     {"Origin": "null"},
     {"Referer": "https://evil.example/form.html"},
     {"Origin": "https://agenda.example.org.evil.example"},
-], ids=["cross-site", "same-site", "origin", "null-origin", "referer", "lookalike"])
+    {"Origin": "https://agenda.example.org:8443"},
+    {"Origin": "", "Referer": "https://evil.example/"},
+], ids=["cross-site", "same-site", "origin", "null-origin", "referer", "lookalike", "other-port",
+        "empty-origin"])
 def test_a_registration_posted_from_another_website_is_refused_and_stores_nothing(
         guarded_app, register_with, headers):
     response = register_with(headers)
@@ -110,7 +113,9 @@ def test_a_registration_posted_from_another_website_is_refused_and_stores_nothin
     {"Referer": "https://agenda.example.org/activiteiten/vorming"},
     # A script or a monitor, not a browser: nothing to forge.
     {},
-], ids=["same-origin", "none", "configured-origin", "own-host", "own-referer", "no-browser"])
+    {"Referer": ""},
+], ids=["same-origin", "none", "configured-origin", "own-host", "own-referer", "no-browser",
+        "empty-referer"])
 def test_a_registration_from_our_own_pages_goes_through(register_with, headers):
     response = register_with(headers)
     assert response.status_code == 303

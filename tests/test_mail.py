@@ -18,7 +18,7 @@ from scheduler.models import MailStatus, OutboxMessage, Registration, Registrati
 from scheduler.services import notifications, outbox, planning, privacy, registrations
 from tests.fixtures.databases import base_config
 from tests.fixtures.mail import Collector
-from tests.helpers import applicant, words
+from tests.helpers import applicant, event_fields, words
 from tests.postgres_server import free_port
 
 
@@ -123,15 +123,19 @@ def test_a_mail_overtaken_before_it_was_sent_is_superseded(app, smtp, make_event
 
 def test_a_mail_already_sent_is_not_superseded_and_news_about_the_activity_always_goes(
         app, smtp, make_event):
-    event = make_event(capacity=1)
+    event = make_event(capacity=3)
     registration = registrations.register(event.id, applicant(1)).registration
     send(app)
+    registrations.cancel_registration(registration.token)
+    assert (send(app).sent, queued_mails()[0].status) == (1, MailStatus.sent)
+    other = registrations.register(event.id, applicant(2)).registration
     planning.cancel_event(event, "De spreker is ziek.", None)
-    registrations.register(make_event().id, applicant(1))
     report = send(app)
     assert (report.sent, report.superseded) == (2, 0)
     db.session.expire_all()
-    assert [m.status for m in registration.messages] == [MailStatus.sent, MailStatus.sent]
+    assert [m.kind for m in other.messages] == ["registration_confirmed", "event_cancelled"]
+    assert [m["Subject"] for m in smtp.messages][-2:] == [
+        f"Bevestiging: {event.title}", f"Geannuleerd: {event.title}"]
 
 
 def test_the_sender_composes_the_activity_as_it_is_and_what_happened_as_it_was(
@@ -165,9 +169,53 @@ def test_nothing_is_sent_about_a_registration_erased_before_the_sender_ran(
     event = make_event()
     registrations.register(event.id, applicant(1))
     registrations.register(event.id, applicant(2))
+    anonymised = registrations.register(event.id, applicant(3)).registration
     privacy.erase("an1@example.org", None)
-    send(app)
+    # Nameless by the time the sender comes (a proposal set aside keeps its row, for one).
+    anonymised.anonymised_at = utcnow()
+    db.session.commit()
+    assert send(app).superseded == 1
     assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["an2@example.org"]
+
+
+def test_a_mail_that_cannot_be_composed_fails_alone(app, smtp, make_event):
+    event = make_event()
+    registrations.register(event.id, applicant(1))
+    registrations.register(event.id, applicant(2))
+    broken = queued_mails()[0]
+    broken.facts = {"status": "confirmed"}
+    db.session.commit()
+    report = send(app)
+    assert (report.sent, report.failed) == (1, 1)
+    assert queued_mails()[0].status is MailStatus.failed
+    assert queued_mails()[0].last_error.startswith("KeyError")
+    assert [m["To"].addresses[0].addr_spec for m in smtp.messages] == ["an2@example.org"]
+
+
+def test_a_retry_says_what_is_true_at_that_attempt(app, smtp, make_event, staff):
+    link = "https://vergadering.example.org/geheim-123"
+    event = make_event(online_url=link)
+    registration = registrations.register(event.id, applicant(1)).registration
+    send(app)
+    planning.save_event(event, event_fields(event, venue="Stadhuis, zaal 2", online_url=link),
+                        staff.create())
+    working_port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = free_port()  # the server is away for a while
+    assert send(app).retrying == 1
+    changed = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "event_changed")).one()
+    assert link in changed.text_body, "what the failed attempt said is kept"
+    registrations.cancel_registration(registration.token)
+    app.config["MAIL_PORT"] = working_port
+    later = utcnow() + timedelta(minutes=5)
+    transport = outbox.transport_from_config(app.config, app.instance_path)
+    assert outbox.deliver_pending(transport, now=later).sent == 2
+    by_subject = {m["Subject"]: m for m in smtp.messages}
+    moved = parts(by_subject[f"Gewijzigd: {event.title}"])["text/plain"].get_content()
+    # Still news about the activity, but no longer with the meeting link: they left.
+    assert "zaal 2" in moved and link not in moved
+    db.session.refresh(changed)
+    assert link not in changed.text_body and changed.status is MailStatus.sent
 
 
 def test_server_down_keeps_mail_queued_then_delivers_each_once(app, make_event):

@@ -359,3 +359,24 @@ def test_registration_posts_are_rate_limited(database_url, make_event):
     assert "<html" not in inline.get_data(as_text=True)
     with limited_app.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("in_series", [False, True], ids=["activity", "session"])
+def test_a_registration_takes_the_same_few_statements_however_many_came_before(
+        client, make_event, make_series, count_queries, app, in_series):
+    series = make_series(capacity=100, max_per_organisation=50) if in_series else None
+    event = make_event(capacity=100, max_per_organisation=None if series else 50, series=series)
+    url = f"/activiteiten/{event.slug}/inschrijven"
+    client.post(url, data=form_data(1))  # reads the municipalities, once per process
+    with count_queries() as first:
+        assert client.post(url, data=form_data(2)).status_code == 303
+    for number in range(3, 30):
+        registrations.register(event.id, applicant(number))
+    with count_queries() as later:
+        assert client.post(url, data=form_data(99)).status_code == 303
+    # The activity (with its series), the address with the places taken in one statement, the
+    # person, the registration and its mail. On PostgreSQL the lock on the row that owns the
+    # places; for a session also the series' sessions (whether one is still to come).
+    on_postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    expected = 5 + on_postgres + in_series
+    assert len(first) == len(later) == expected, later

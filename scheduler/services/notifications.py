@@ -118,7 +118,7 @@ def queue(
     row = {
         "kind": kind,
         "registration_id": registration.id,
-        "event_id": event.id if event else None,
+        "event_id": event.id if event else registration.event_id,
         "dedupe_key": dedupe_key,
         "recipient": registration.email,
         "recipient_name": clean_header(f"{registration.first_name} {registration.last_name}"),
@@ -147,9 +147,9 @@ def is_superseded(message: OutboxMessage) -> bool:
     """Whether this unsent mail no longer tells the truth and is not to be sent: a newer mail
     says where the registration stands now (queued on the waiting list, then promoted before
     the sender ran: only "promoted" goes), or the person's data is gone."""
-    registration = message.registration
     if message.facts is None:
         return False
+    registration = message.registration
     if registration is None or registration.anonymised_at is not None:
         return True
     if message.kind not in STANDING_KINDS:

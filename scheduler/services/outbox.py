@@ -159,51 +159,60 @@ def deliver_pending(transport, *, limit: int = 200, now: datetime | None = None)
         for message_id in candidates:
             if not _claim(message_id, claimable, now + lease):
                 continue
+            words = None
             try:
-                email = _composed(message_id)
-                if email is None:
+                prepared = _prepare(message_id)
+                if prepared is None:
                     report.superseded += 1
                     continue
+                email, words = prepared
                 transport.send(email)
             except PERMANENT_ERRORS as error:
-                outcome = _record(message_id, error, permanent=True, max_attempts=max_attempts)
+                outcome = _record(message_id, error, words, permanent=True,
+                                  max_attempts=max_attempts)
             except (OSError, smtplib.SMTPException) as error:
                 transport.reset()
-                outcome = _record(message_id, error, permanent=False, max_attempts=max_attempts)
+                outcome = _record(message_id, error, words, permanent=False,
+                                  max_attempts=max_attempts)
+            except Exception as error:  # noqa: BLE001 - one mail that cannot be composed
+                # must not stop every other mail behind it, attempt after attempt.
+                db.session.rollback()
+                log.exception("Mail %s could not be composed", message_id)
+                outcome = _record(message_id, error, words, permanent=True,
+                                  max_attempts=max_attempts)
             else:
-                outcome = _record(message_id, None, permanent=False, max_attempts=max_attempts)
+                outcome = _record(message_id, None, words, permanent=False,
+                                  max_attempts=max_attempts)
             setattr(report, outcome, getattr(report, outcome) + 1)
     finally:
         transport.close()
     return report
 
 
-def _composed(message_id: int) -> EmailMessage | None:
-    """The claimed message as it goes out; its words are kept in its row, for staff and for
-    a person's access request. None when it is superseded and not to be sent at all."""
+def _prepare(message_id: int) -> tuple[EmailMessage, notifications.Words] | None:
+    """The claimed message as it goes out now: composed at every attempt, so a retry says
+    what is true then. None when it is superseded, or was erased since it was claimed."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:
+        db.session.commit()
+        return None
     if notifications.is_superseded(message):
-        _store(message_id, status=MailStatus.superseded, leased_until=None)
+        # Decided on a read; the write lock is only taken to write it down.
+        begin_write_transaction()
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                           .values(status=MailStatus.superseded, leased_until=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
         log_line(event="mail", message=message_id, kind=message.kind, outcome="superseded")
         return None
-    if message.facts is None or message.text_body:
+    if message.facts is None:
         words = notifications.Words(message.subject, message.text_body, message.html_body,
                                     message.calendar, message.calendar_method)
-        email = as_email(message, words)
-        db.session.commit()
-        return email
-    words = notifications.compose(message)
+    else:
+        words = notifications.compose(message)
     email = as_email(message, words)
-    _store(message_id, **asdict(words))
-    return email
-
-
-def _store(message_id: int, **values) -> None:
-    # Composed before the write lock is taken: rendering must not hold up registrations.
-    begin_write_transaction()
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                       .values(**values).execution_options(synchronize_session=False))
     db.session.commit()
+    return email, words
 
 
 def _claim(message_id: int, claimable, until: datetime) -> bool:
@@ -218,11 +227,19 @@ def _claim(message_id: int, claimable, until: datetime) -> bool:
     return result.rowcount == 1
 
 
-def _record(message_id: int, error: Exception | None, *, permanent: bool,
-            max_attempts: int) -> str:
-    """Write down how an attempt went; returns 'sent', 'retrying' or 'failed'."""
+def _record(message_id: int, error: Exception | None, words: notifications.Words | None, *,
+            permanent: bool, max_attempts: int) -> str:
+    """Write down how an attempt went and what it said (for staff and for a person's access
+    request); returns 'sent', 'retrying' or 'failed'."""
     begin_write_transaction()
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None:
+        # Erased while it was being sent: nothing of it, or of the person, is written back.
+        db.session.commit()
+        return "sent" if error is None else "failed"
+    if words is not None and message.facts is not None:
+        for name, value in asdict(words).items():
+            setattr(message, name, value)
     message.attempts += 1
     message.leased_until = None
     if error is None:
