@@ -15,7 +15,7 @@ from sqlalchemy import select
 from scheduler import create_app, labels
 from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, Registration, RegistrationStatus, utcnow
-from scheduler.services import notifications, outbox, planning, privacy, registrations
+from scheduler.services import moderation, notifications, outbox, planning, privacy, registrations
 from tests.fixtures.databases import base_config
 from tests.fixtures.mail import Collector
 from tests.helpers import applicant, event_fields, words
@@ -129,13 +129,80 @@ def test_a_mail_already_sent_is_not_superseded_and_news_about_the_activity_alway
     registrations.cancel_registration(registration.token)
     assert (send(app).sent, queued_mails()[0].status) == (1, MailStatus.sent)
     other = registrations.register(event.id, applicant(2)).registration
+    send(app)
     planning.cancel_event(event, "De spreker is ziek.", None)
     report = send(app)
-    assert (report.sent, report.superseded) == (2, 0)
+    assert (report.sent, report.superseded) == (1, 0)
     db.session.expire_all()
-    assert [m.kind for m in other.messages] == ["registration_confirmed", "event_cancelled"]
+    assert [m.status for m in other.messages] == [MailStatus.sent, MailStatus.sent]
     assert [m["Subject"] for m in smtp.messages][-2:] == [
         f"Bevestiging: {event.title}", f"Geannuleerd: {event.title}"]
+
+
+def test_nothing_older_goes_once_the_activity_is_cancelled_or_the_place_is_gone(
+        app, smtp, make_event, staff):
+    event = make_event(capacity=5)
+    registrations.register(event.id, applicant(1))
+    declined = registrations.register(event.id, applicant(2)).registration
+    notifications.queue_reminders(days_before=30)
+    by = staff.create()
+    # Two changes before the sender runs: one "Gewijzigd" says it all.
+    planning.save_event(event, event_fields(event, venue="Zaal 2"), by)
+    planning.save_event(event, event_fields(event, venue="Zaal 3"), by)
+    moderation.decline(declined, event.id, by)
+    send(app)
+    received = [(m["To"].addresses[0].addr_spec, m["Subject"].split(":")[0])
+                for m in smtp.messages]
+    assert received == [("an1@example.org", "Bevestiging"), ("an1@example.org", "Herinnering"),
+                        ("an1@example.org", "Gewijzigd"),
+                        ("an2@example.org", "Inschrijving niet weerhouden")]
+    planning.cancel_event(event, "De spreker is ziek.", by)
+    registrations.register(make_event().id, applicant(3))
+    later = make_event(capacity=5)
+    registrations.register(later.id, applicant(4))
+    notifications.queue_reminders(days_before=30)
+    planning.cancel_event(later, "Te weinig inschrijvingen.", by)
+    smtp.received.clear()
+    send(app)
+    # No confirmation or reminder of an activity that will not take place: only that news.
+    assert sorted((m["To"].addresses[0].addr_spec, m["Subject"].split(":")[0])
+                  for m in smtp.messages) == [
+        ("an1@example.org", "Geannuleerd"), ("an3@example.org", "Bevestiging"),
+        ("an3@example.org", "Herinnering"), ("an4@example.org", "Geannuleerd")]
+
+
+def test_a_cancelled_session_leaves_the_series_enrolment_mail_be(app, smtp, make_series,
+                                                                 make_event, staff):
+    series = make_series()
+    first = make_event(series=series)
+    make_event(series=series)
+    registrations.register(first.id, applicant(1))
+    planning.cancel_event(first, "Zaal onbeschikbaar.", staff.create())
+    assert send(app).sent == 2
+    assert [m["Subject"].split(":")[0] for m in smtp.messages] == ["Bevestiging", "Geannuleerd"]
+
+
+def test_the_mail_bears_the_name_the_person_gave_last_and_promises_no_missing_invitation(
+        app, smtp, make_event, staff):
+    event = make_event(capacity=1)
+    first = registrations.register(event.id, applicant(1, first_name="Olga")).registration
+    registrations.register(event.id, applicant(2, organisation="B"))
+    registrations.correct_details(first.token, registrations.OwnDetails(
+        first_name="Olgaa", last_name="Online", function="", needs=""))
+    send(app)
+    planning.save_event(event, event_fields(event, venue="Zaal 2"), staff.create())
+    send(app)
+    by_address = {}
+    for message in smtp.messages:
+        by_address.setdefault(message["To"].addresses[0].addr_spec, []).append(message)
+    confirmation, changed = by_address["an1@example.org"]
+    assert str(confirmation["To"]) == "Olgaa Online <an1@example.org>"
+    assert "Beste Olgaa" in parts(confirmation)["text/plain"].get_content()
+    assert "uitnodiging in bijlage" in parts(changed)["text/plain"].get_content()
+    waiting_changed = by_address["an2@example.org"][-1]
+    assert waiting_changed["Subject"].startswith("Gewijzigd")
+    assert "text/calendar" not in parts(waiting_changed)
+    assert "uitnodiging" not in parts(waiting_changed)["text/plain"].get_content()
 
 
 def test_the_sender_composes_the_activity_as_it_is_and_what_happened_as_it_was(
@@ -193,29 +260,24 @@ def test_a_mail_that_cannot_be_composed_fails_alone(app, smtp, make_event):
 
 
 def test_a_retry_says_what_is_true_at_that_attempt(app, smtp, make_event, staff):
-    link = "https://vergadering.example.org/geheim-123"
-    event = make_event(online_url=link)
-    registration = registrations.register(event.id, applicant(1)).registration
-    send(app)
-    planning.save_event(event, event_fields(event, venue="Stadhuis, zaal 2", online_url=link),
-                        staff.create())
+    event = make_event(title="Vorming Gent")
+    registration = registrations.register(event.id, applicant(1, first_name="Olga")).registration
     working_port = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = free_port()  # the server is away for a while
     assert send(app).retrying == 1
-    changed = db.session.scalars(select(OutboxMessage).where(
-        OutboxMessage.kind == "event_changed")).one()
-    assert link in changed.text_body, "what the failed attempt said is kept"
-    registrations.cancel_registration(registration.token)
+    assert "Vorming Gent" in queued_mails()[0].subject, "what the failed attempt said is kept"
+    event.title = "Vorming Gent (nieuwe zaal)"
+    db.session.commit()
+    registrations.correct_details(registration.token, registrations.OwnDetails(
+        first_name="Olgaa", last_name="Peeters", function="", needs=""))
     app.config["MAIL_PORT"] = working_port
     later = utcnow() + timedelta(minutes=5)
     transport = outbox.transport_from_config(app.config, app.instance_path)
-    assert outbox.deliver_pending(transport, now=later).sent == 2
-    by_subject = {m["Subject"]: m for m in smtp.messages}
-    moved = parts(by_subject[f"Gewijzigd: {event.title}"])["text/plain"].get_content()
-    # Still news about the activity, but no longer with the meeting link: they left.
-    assert "zaal 2" in moved and link not in moved
-    db.session.refresh(changed)
-    assert link not in changed.text_body and changed.status is MailStatus.sent
+    assert outbox.deliver_pending(transport, now=later).sent == 1
+    (confirmation,) = smtp.messages
+    assert confirmation["Subject"] == "Bevestiging: Vorming Gent (nieuwe zaal)"
+    assert "Beste Olgaa" in parts(confirmation)["text/plain"].get_content()
+    assert queued_mails()[0].subject == confirmation["Subject"]
 
 
 def test_server_down_keeps_mail_queued_then_delivers_each_once(app, make_event):

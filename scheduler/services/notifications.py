@@ -88,13 +88,15 @@ STATUS_MAIL = {
 }
 
 
-# Kinds that tell where a registration stands. One still unsent when a newer one about the same
-# registration is queued is superseded: only the newer is sent (see ``is_superseded``).
+# Kinds that tell where a registration stands: a newer one supersedes an older one still unsent
+# (see ``is_superseded``).
 STANDING_KINDS = frozenset((
     "registration_confirmed", "registration_waiting", "registration_pending", "promoted",
     "promoted_pending", "approved", "declined", "cancelled_by_person", "handed_over",
     "handover_received",
 ))
+# After one of these the registration holds no place: nothing older about it is still true.
+ENDING_KINDS = frozenset(("declined", "cancelled_by_person", "handed_over"))
 
 
 def queue(
@@ -144,29 +146,43 @@ def queue(
 
 
 def is_superseded(message: OutboxMessage) -> bool:
-    """Whether this unsent mail no longer tells the truth and is not to be sent: a newer mail
-    says where the registration stands now (queued on the waiting list, then promoted before
-    the sender ran: only "promoted" goes), or the person's data is gone."""
+    """Whether this unsent mail is not to be sent, because a newer mail about the same
+    registration makes it pointless or untrue, or because the person's data is gone:
+
+    - a newer word on where the registration stands (queued on the waiting list, promoted
+      before the sender ran: only "promoted" goes);
+    - the place is gone (declined, cancelled, handed over): nothing older about it goes;
+    - the activity is cancelled: no confirmation, change or reminder about it goes first;
+    - a newer change of the same activity: the older one would say the same.
+    """
     if message.facts is None:
         return False
     registration = message.registration
     if registration is None or registration.anonymised_at is not None:
         return True
-    if message.kind not in STANDING_KINDS:
-        return False
-    newer = db.session.scalar(
-        select(OutboxMessage.id).where(
+    newer = db.session.execute(
+        select(OutboxMessage.kind, OutboxMessage.event_id).where(
             OutboxMessage.registration_id == message.registration_id,
             OutboxMessage.id > message.id,
-            OutboxMessage.kind.in_(STANDING_KINDS),
-        ).limit(1))
-    return newer is not None
+        ))
+    return any(_overtakes(kind, event_id, message) for kind, event_id in newer)
+
+
+def _overtakes(kind: str, event_id: int | None, older: OutboxMessage) -> bool:
+    if kind in ENDING_KINDS:
+        return True
+    if kind in STANDING_KINDS and older.kind in STANDING_KINDS:
+        return True
+    # A series enrolment's own mails name no session: a cancelled session leaves them be.
+    same_activity = event_id is not None and event_id == older.event_id
+    return same_activity and (kind == "event_cancelled" or kind == older.kind == "event_changed")
 
 
 @dataclass(frozen=True)
 class Words:
     """What a mail says: its subject, text and HTML, and the invitation it may carry."""
 
+    recipient_name: str
     subject: str
     text_body: str
     html_body: str
@@ -198,9 +214,16 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
         ]
     confirmed = (status is RegistrationStatus.confirmed
                  and registration.status is RegistrationStatus.confirmed)
+    method = CALENDAR_METHOD[kind] if facts["calendar"] and sessions else None
+    entry_status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
+    if method is not None and isinstance(target, Series) and len(sessions) > 1:
+        # An invitation (REQUEST/CANCEL) may carry one UID only: a series goes as a file to
+        # import, its sessions marked cancelled when the enrolment ends.
+        method = "PUBLISH"
     # A mail about one session (moved, cancelled, added) names that session, not the series.
     title = clean_header((event or target).title)
     subject, lead = words_of(kind, title=title, position=facts["position"],
+                             invitation=method is not None,
                              reason=facts["reason"],
                              status=labels.REGISTRATION_STATUS[status].lower(),
                              reply_days=current_app.config["MODERATION_REPLY_DAYS"],
@@ -225,17 +248,15 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
         "helpdesk_email": config["HELPDESK_EMAIL"],
         "organisation_name": config["ORGANISATION_NAME"],
     }
-    method = CALENDAR_METHOD[kind] if facts["calendar"] and sessions else None
-    entry_status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
-    if method is not None and isinstance(target, Series) and len(sessions) > 1:
-        # An invitation (REQUEST/CANCEL) may carry one UID only: a series goes as a file to
-        # import, its sessions marked cancelled when the enrolment ends.
-        method = "PUBLISH"
+    # The address stays the one of the moment (erasure and access find the mail by it); the
+    # name is the one the person gave last, as in the greeting.
+    name = clean_header(f"{registration.first_name} {registration.last_name}")
     return Words(
+        recipient_name=name,
         subject=clean_header(subject, 250),
         text_body=render_template("mail/message.txt", **context),
         html_body=render_template("mail/message.html", **context),
-        calendar=_invitation(method, entry_status, registration.email, message.recipient_name,
+        calendar=_invitation(method, entry_status, message.recipient, name,
                              sessions, with_meeting_link=confirmed, now=now, base_url=base)
         if method else None,
         calendar_method=method,

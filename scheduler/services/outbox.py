@@ -37,7 +37,7 @@ def as_email(message: OutboxMessage, words: notifications.Words) -> EmailMessage
     email["From"] = Address(
         clean_header(config["ORGANISATION_NAME"]), addr_spec=config["MAIL_DEFAULT_SENDER"]
     )
-    email["To"] = Address(clean_header(message.recipient_name), addr_spec=message.recipient)
+    email["To"] = Address(clean_header(words.recipient_name), addr_spec=message.recipient)
     email["Reply-To"] = Address(addr_spec=config["HELPDESK_EMAIL"])
     email["Subject"] = clean_header(words.subject, 250)
     email["Date"] = format_datetime(utcnow())
@@ -206,8 +206,8 @@ def _prepare(message_id: int) -> tuple[EmailMessage, notifications.Words] | None
         log_line(event="mail", message=message_id, kind=message.kind, outcome="superseded")
         return None
     if message.facts is None:
-        words = notifications.Words(message.subject, message.text_body, message.html_body,
-                                    message.calendar, message.calendar_method)
+        words = notifications.Words(message.recipient_name, message.subject, message.text_body,
+                                    message.html_body, message.calendar, message.calendar_method)
     else:
         words = notifications.compose(message)
     email = as_email(message, words)
