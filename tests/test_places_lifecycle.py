@@ -414,7 +414,10 @@ class LifecycleMachine(RuleBasedStateMachine):
             for message in db.session.scalars(
                     select(OutboxMessage).where(OutboxMessage.registration_id == person.id)
                     .order_by(OutboxMessage.id)):
-                if message.status is MailStatus.pending and notifications.is_superseded(message):
+                if message.status is MailStatus.pending and (
+                        not notifications.CALENDAR_METHOD[message.kind]
+                        or not message.facts["calendar"]
+                        or notifications.is_superseded(message)):
                     continue
                 if message.status in (MailStatus.sent, MailStatus.pending):
                     text = words(message).calendar
