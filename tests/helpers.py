@@ -126,6 +126,5 @@ def published_training(capacity: int | None = 10, slug: str = "vorming") -> Even
 def words(message: OutboxMessage) -> notifications.Words:
     """What a queued mail says, composed as the sender composes it."""
     if message.facts is None or message.text_body:
-        return notifications.Words(message.recipient_name, message.subject, message.text_body,
-                                   message.html_body, message.calendar, message.calendar_method)
+        return notifications.Words.kept_in(message)
     return notifications.compose(message)

@@ -189,6 +189,12 @@ class Words:
     calendar: str | None = None
     calendar_method: str | None = None
 
+    @classmethod
+    def kept_in(cls, message: OutboxMessage) -> "Words":
+        """The words a row holds: composed at once, or by the sender's last attempt."""
+        return cls(message.recipient_name, message.subject, message.text_body,
+                   message.html_body, message.calendar, message.calendar_method)
+
 
 def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
     """The subject, text, HTML and invitation of a queued mail about a registration.

@@ -206,8 +206,7 @@ def _prepare(message_id: int) -> tuple[EmailMessage, notifications.Words] | None
         log_line(event="mail", message=message_id, kind=message.kind, outcome="superseded")
         return None
     if message.facts is None:
-        words = notifications.Words(message.recipient_name, message.subject, message.text_body,
-                                    message.html_body, message.calendar, message.calendar_method)
+        words = notifications.Words.kept_in(message)
     else:
         words = notifications.compose(message)
     email = as_email(message, words)
