@@ -14,24 +14,9 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 from scheduler import config as settings
 from scheduler.cross_origin import refuse_cross_origin
 from scheduler.extensions import babel, csrf, db, limiter, login_manager, migrate
+from scheduler.headers import set_security_headers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
-)
-
 
 class SlugConverter(BaseConverter):
     """Lower-case letters, digits and hyphens; anything else is a 404 before any query runs."""
@@ -93,7 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_template_helpers(app)
     _register_error_pages(app)
     app.before_request(refuse_cross_origin)
-    app.after_request(_set_security_headers)
+    app.after_request(set_security_headers)
     _install_response_cache(app)
     _install_request_log(app)
 
@@ -105,6 +90,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+
+    @app.teardown_appcontext
+    def _close_the_session(_error) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown. A connection the database ended during
+        # the request (a restart) fails its closing rollback; the answer is given by then, and
+        # the pool has let go of that connection.
+        with contextlib.suppress(OperationalError):
+            db.session.remove()
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app)
@@ -167,6 +160,7 @@ def _install_request_log(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from scheduler.views import (
+        api,
         auth,
         events,
         feeds,
@@ -185,6 +179,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registrations.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(requests.bp)
+    app.register_blueprint(api.bp)
+    app.after_request(api.allow_any_origin)
     # Their forms are posted without a session; see scheduler.cross_origin.
     csrf.exempt(registrations.bp)
     csrf.exempt(requests.bp)
@@ -192,7 +188,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from scheduler import dates, labels
-    from scheduler.links import public_url
+    from scheduler.links import activity_url, public_url
     from scheduler.markdown import render_markdown
     from scheduler.services.agenda import describe_availability
     from scheduler.services.calendar import google_calendar_link
@@ -210,7 +206,8 @@ def _register_template_helpers(app: Flask) -> None:
         return google_calendar_link(event, public_url("events.detail", slug=event.slug))
 
     app.jinja_env.globals.update(
-        labels=labels, describe_availability=describe_availability, google_link=google_link
+        labels=labels, describe_availability=describe_availability, google_link=google_link,
+        activity_url=activity_url,
     )
 
     @app.context_processor
@@ -230,6 +227,7 @@ def _register_error_pages(app: Flask) -> None:
     from scheduler.cross_origin import CrossOriginRequest
     from scheduler.htmx import is_htmx, retarget
     from scheduler.request_log import REQUEST_ID
+    from scheduler.views.api import is_api_request, problem
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
@@ -241,6 +239,8 @@ def _register_error_pages(app: Flask) -> None:
             heading, text = labels.describe_error(code)
         # Something to quote to the helpdesk when it is our fault; the request log has it too.
         request_id = request.environ.get(REQUEST_ID) if code >= 500 else None
+        if is_api_request():
+            return problem(code, text)
         if is_htmx():
             # The fragment the request aimed at stays as it is; the message goes to the alert area.
             html = render_template("errors/_alert.html", heading=heading, text=text,
@@ -284,15 +284,3 @@ def _is_passing(error) -> bool:
     # psycopg says nothing of a state when it cannot reach the server at all.
     return type(original).__module__.startswith("psycopg") or any(
         word in message for word in ("locked", "busy"))
-
-
-def _set_security_headers(response):
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.path.startswith("/static/"):
-        headers.setdefault("Cache-Control", "public, max-age=3600")
-    return response

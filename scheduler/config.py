@@ -33,6 +33,8 @@ ENVIRONMENT_SETTINGS = (
     "FEED_HISTORY_MONTHS",
     "FEED_REFRESH_MINUTES",
     "FEED_CACHE_SECONDS",
+    "API_PAGE_SIZE",
+    "NEW_FEED_SIZE",
     "MAIL_MAX_ATTEMPTS",
     "MAIL_LEASE_SECONDS",
     "MAIL_REMINDER_DAYS",
@@ -41,6 +43,7 @@ ENVIRONMENT_SETTINGS = (
 INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS",
                     "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS", "PROXY_COUNT",
                     "FEED_HISTORY_MONTHS", "FEED_REFRESH_MINUTES", "FEED_CACHE_SECONDS",
+                    "API_PAGE_SIZE", "NEW_FEED_SIZE",
                     "MAIL_MAX_ATTEMPTS", "MAIL_LEASE_SECONDS", "MAIL_REMINDER_DAYS",
                     "PRIVACY_RETENTION_MONTHS")
 
@@ -64,6 +67,9 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "nl_BE"
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     AGENDA_PAGE_SIZE = 20
+    API_PAGE_SIZE = 50
+    # Entries in /nieuw.atom, the feed of newly published activities.
+    NEW_FEED_SIZE = 30
     # Public responses kept in memory per process while the data is unchanged; 0 turns it off.
     RESPONSE_CACHE_SIZE = 256
     # Feeds keep activities (cancelled ones too) until this many months after they ended.

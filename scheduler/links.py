@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -29,3 +29,17 @@ def public_url(endpoint: str, base_url: str | None = None, **values) -> str:
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme
     )
     return adapter.build(endpoint, values, force_external=True)
+
+
+def activity_url(slug: str) -> str:
+    """The public page of an activity; built once per request, as a feed needs hundreds."""
+    prefix = g.get("activity_url_prefix")
+    if prefix is None:
+        prefix = g.activity_url_prefix = public_url("events.detail", slug="-").removesuffix("-")
+    return prefix + slug
+
+
+def organiser() -> dict:
+    """The association as schema.org's organizer of every activity."""
+    return {"@type": "Organization", "name": current_app.config["ORGANISATION_NAME"],
+            "url": public_base_url(), "email": current_app.config["HELPDESK_EMAIL"]}

@@ -227,6 +227,11 @@ class Event(db.Model):
     series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
     cancellation_reason: Mapped[str] = mapped_column(Text, default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first time it was published: the newsletter feed lists activities by this moment.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The start before the activity was last moved while published: search engines show it as
+    # rescheduled from this date.
+    previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -297,6 +302,24 @@ def attributes_changed(instance, names: tuple[str, ...]) -> bool:
     """Whether any of these attributes changed since the last flush."""
     state = sqlalchemy_inspect(instance)
     return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@sqlalchemy_event.listens_for(Event, "before_insert")
+def _stamp_first_publication(_mapper, _connection, event: Event) -> None:
+    if event.status is EventStatus.published and event.published_at is None:
+        event.published_at = utcnow()
+
+
+@sqlalchemy_event.listens_for(Event, "before_update")
+def _remember_previous_start(_mapper, _connection, event: Event) -> None:
+    state = sqlalchemy_inspect(event)
+    status = state.attrs.status.history
+    was_published = (status.deleted[0] if status.deleted else event.status) is (
+        EventStatus.published)
+    moved = state.attrs.starts_at.history
+    if was_published and moved.deleted and moved.deleted[0] != event.starts_at:
+        event.previous_starts_at = moved.deleted[0]
+    _stamp_first_publication(_mapper, _connection, event)
 
 
 @sqlalchemy_event.listens_for(Event, "before_update")

@@ -3,19 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from scheduler import demo
-from scheduler.extensions import db
 from tests.helpers import serious_violations
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_site(live_app, live_server):
-    with live_app.app_context():
-        demo.seed()
-        db.session.remove()
-    return live_server
 
 
 def kinds_shown(page) -> set[str]:

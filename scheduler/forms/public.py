@@ -39,8 +39,8 @@ from scheduler.services.registrations import Applicant, OwnDetails
 from scheduler.services.requests import RequestData
 
 
-class AgendaFilterForm(FlaskForm):
-    """The agenda's filters, read from the query string."""
+class KindAndThemeForm(FlaskForm):
+    """A choice of one kind and one theme, read from the query string."""
 
     class Meta:
         csrf = False
@@ -53,6 +53,15 @@ class AgendaFilterForm(FlaskForm):
         default="",
     )
     thema = SelectField("Thema", default="")
+
+    def __init__(self, *args, themes=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.thema.choices = choices(("", "Alle thema's"), *((t.slug, t.name) for t in themes))
+
+
+class AgendaFilterForm(KindAndThemeForm):
+    """The agenda's filters, read from the query string."""
+
     provincie = SelectField(
         "Provincie",
         choices=choices(("", "Alle provincies"), *((name, name) for name in labels.PROVINCES)),
@@ -63,10 +72,17 @@ class AgendaFilterForm(FlaskForm):
         "Pagina", default=1, validators=[Optional(), NumberRange(min=1, max=10_000)]
     )
 
-    def __init__(self, *args, themes=(), today: date, **kwargs) -> None:
+    def __init__(self, *args, today: date, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.thema.choices = choices(("", "Alle thema's"), *((t.slug, t.name) for t in themes))
         self.maand.choices = month_choices(today)
+
+
+class EmbedForm(KindAndThemeForm):
+    """The kind and theme of the agenda another website shows in a frame; beside the feed's
+    choices on the subscribe page, so its fields carry a prefix."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, prefix="insluiten", **kwargs)
 
 
 class AnonymousForm(FlaskForm):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scheduler import dates
 from scheduler.extensions import db
@@ -117,6 +117,32 @@ def list_sessions(series: Series) -> list[Event]:
         .order_by(Event.starts_at)
     )
     return list(db.session.scalars(query))
+
+
+def list_public_series() -> list[tuple[Series, list[Event]]]:
+    """Every series with a public session, by title, with those sessions in date order."""
+    sessions = db.session.scalars(
+        select(Event)
+        .join(Event.series)
+        .where(Event.status != EventStatus.draft)
+        .options(contains_eager(Event.series))
+        .order_by(Series.title, Series.id, Event.starts_at, Event.id)
+    )
+    grouped: dict[Series, list[Event]] = {}
+    for session in sessions:
+        grouped.setdefault(session.series, []).append(session)
+    return list(grouped.items())
+
+
+def list_newly_published(count: int) -> list[Event]:
+    """The public activities most recently published for the first time, newest first."""
+    query = (
+        _public_events()
+        .where(Event.published_at.is_not(None))
+        .order_by(Event.published_at.desc(), Event.id.desc())
+        .limit(count)
+    )
+    return list(db.session.scalars(query).unique())
 
 
 def list_themes() -> list[Theme]:

@@ -44,6 +44,10 @@ class Selection:
     series_id: int | None = None
 
 
+# The moment a feed without any activity says it was last updated.
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Version:
     """What changes whenever any byte of a feed would change."""

@@ -2,21 +2,42 @@
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 
 from scheduler import dates
 from scheduler.forms.fields import KIND_SLUGS
 from scheduler.forms.public import AgendaFilterForm, RegistrationForm
+from scheduler.headers import EMBEDDABLE_POLICY
 from scheduler.htmx import page_or_partial, with_pushed_url
+from scheduler.links import activity_url, organiser
 from scheduler.models import Event, utcnow
 from scheduler.response_cache import share_until
-from scheduler.services import agenda, places
+from scheduler.services import agenda, open_data, places
 from scheduler.services.organisations import municipality_names
 
 bp = Blueprint("events", __name__)
 
 
-def _read_filters(form: AgendaFilterForm) -> agenda.AgendaFilters:
+FILTER_NAMES = ("soort", "thema", "provincie", "maand")
+
+
+def read_agenda_filters(now: datetime) -> tuple[AgendaFilterForm, bool]:
+    """The agenda's filters from the query string, and whether they were all valid; an unknown
+    value is dropped, its message kept on the field."""
+    form = AgendaFilterForm(
+        formdata=request.args or None,
+        themes=agenda.list_themes(),
+        today=dates.local(now).date(),
+    )
+    valid = not request.args or form.validate()
+    if not valid:
+        for field in form:
+            if field.errors:
+                field.data = field.default
+    return form, valid
+
+
+def chosen_filters(form: AgendaFilterForm) -> agenda.AgendaFilters:
     month = None
     if form.maand.data:
         year, number = form.maand.data.split("-")
@@ -29,31 +50,27 @@ def _read_filters(form: AgendaFilterForm) -> agenda.AgendaFilters:
     )
 
 
+def filter_arguments(form: AgendaFilterForm) -> dict[str, str]:
+    """The chosen filters as query arguments, for links to the same selection."""
+    return {name: form[name].data for name in FILTER_NAMES if form[name].data}
+
+
+def upcoming_until(upcoming: agenda.Page, now: datetime) -> datetime:
+    """Until when a page of upcoming activities may be served from memory."""
+    return min(filter(None, [dates.next_month_start(now), upcoming.changes_at(now)]))
+
+
 @bp.get("/")
 def index():
     """The agenda of upcoming activities, filtered through the query string."""
     now = utcnow()
-    form = AgendaFilterForm(
-        formdata=request.args or None,
-        themes=agenda.list_themes(),
-        today=dates.local(now).date(),
-    )
-    status = 200
-    if request.args and not form.validate():
-        # Unknown filter values are dropped with a message next to the field.
-        status = 400
-        for field in form:
-            if field.errors:
-                field.data = field.default
-    filters = _read_filters(form)
+    form, valid = read_agenda_filters(now)
+    status = 200 if valid else 400
+    filters = chosen_filters(form)
     page = form.pagina.data or 1
     page_size = current_app.config["AGENDA_PAGE_SIZE"]
     upcoming = agenda.list_upcoming_events(filters, now, page, page_size)
-    filter_args = {
-        name: form[name].data
-        for name in ("soort", "thema", "provincie", "maand")
-        if form[name].data
-    }
+    filter_args = filter_arguments(form)
     response = page_or_partial(
         "events/index.html",
         "events/_agenda.html",
@@ -68,10 +85,31 @@ def index():
     )
     if status == 200 and page == 1:
         # Later pages also shift when an activity on an earlier page ends; they are not kept.
-        changes = [dates.next_month_start(now), upcoming.changes_at(now)]
-        share_until(request.environ, min(filter(None, changes)))
+        share_until(request.environ, upcoming_until(upcoming, now))
     canonical = url_for("events.index", **filter_args, **({"pagina": page} if page > 1 else {}))
     return with_pushed_url(response, canonical)
+
+
+@bp.get("/embed")
+def embed():
+    """The upcoming activities as a compact list that any website may show in a frame."""
+    now = utcnow()
+    form, valid = read_agenda_filters(now)
+    upcoming = agenda.list_upcoming_events(
+        chosen_filters(form), now, 1, current_app.config["AGENDA_PAGE_SIZE"])
+    response = make_response(render_template(
+        "events/embed.html",
+        form=form,
+        events=upcoming.events,
+        seats=places.summaries(upcoming.events),
+        now=now,
+        has_more=upcoming.has_more,
+        agenda_url=url_for("events.index", **filter_arguments(form)),
+    ), 200 if valid else 400)
+    response.headers["Content-Security-Policy"] = EMBEDDABLE_POLICY
+    if valid:
+        share_until(request.environ, upcoming_until(upcoming, now))
+    return response
 
 
 @bp.get("/archief")
@@ -114,6 +152,7 @@ def render_detail(event: Event, form: RegistrationForm, status: int = 200,
     now = now or utcnow()
     sessions = agenda.list_sessions(event.series) if event.series else []
     seats = places.summaries([event])[event.id]
+    json_ld = open_data.event_json_ld(event, seats, sessions, now, activity_url, organiser())
     return page_or_partial(
         "events/detail.html",
         "events/_seats.html",
@@ -125,4 +164,5 @@ def render_detail(event: Event, form: RegistrationForm, status: int = 200,
         now=now,
         form=form,
         municipalities=municipality_names(),
+        json_ld=json_ld,
     )

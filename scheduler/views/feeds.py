@@ -7,19 +7,20 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from cachetools import LRUCache
-from flask import Blueprint, Response, abort, current_app, g, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 
 from scheduler import dates, labels
 from scheduler.extensions import db
 from scheduler.forms.fields import KIND_SLUGS
-from scheduler.forms.public import SubscribeForm
+from scheduler.forms.public import EmbedForm, SubscribeForm
 from scheduler.htmx import page_or_partial, with_pushed_url
-from scheduler.links import public_url
+from scheduler.links import activity_url, public_url
 from scheduler.models import Event, Series, Theme, utcnow
 from scheduler.response_cache import share_until
 from scheduler.services import agenda as agenda_service
 from scheduler.services import calendar, feeds
+from scheduler.services.open_data import KIND_SLUG
 
 bp = Blueprint("feeds", __name__)
 THEME_SLUG = re.compile(r"[a-z0-9-]{1,80}")
@@ -28,16 +29,8 @@ _bodies: LRUCache[str, bytes] = LRUCache(maxsize=64)
 _bodies_lock = threading.Lock()
 
 
-def _slug_url(slug: str) -> str:
-    # Building a URL per activity was a quarter of a feed's cost; a slug needs no quoting.
-    prefix = g.get("event_url_prefix")
-    if prefix is None:
-        prefix = g.event_url_prefix = public_url("events.detail", slug="-").removesuffix("-")
-    return prefix + slug
-
-
 def _event_url(event: Event) -> str:
-    return _slug_url(event.slug)
+    return activity_url(event.slug)
 
 
 def _since():
@@ -92,7 +85,7 @@ def _public_feed(selection: feeds.Selection, key: str, name: str) -> Response:
             feeds.feed_stamps(selection, since),
             feeds.load_events,
             name=name,
-            slug_url=_slug_url,
+            slug_url=activity_url,
             refresh=timedelta(minutes=current_app.config["FEED_REFRESH_MINUTES"]),
             on_serialised=lambda event_id, digest, text: fresh.append(
                 (event_id, digest, text.decode())
@@ -183,22 +176,62 @@ def personal(token: str):
     return _serve(feeds.personal_version(person), build, private=True)
 
 
-@bp.get("/abonneren")
-def subscribe():
-    """How to subscribe to the agenda in Outlook, Google Calendar or Apple Calendar."""
+def _subscribe_page(partial_template: str, push_url: bool) -> Response:
+    """The subscribe page, or one of its parts for htmx: the feed links or the embed snippet."""
     known_themes = agenda_service.list_themes()
     form = SubscribeForm(request.args, themes=known_themes)
     form.validate()
     kinds = [kind for kind in form.soort.data or [] if kind in KIND_SLUGS]
     slugs = {theme.slug for theme in known_themes}
     themes = [slug for slug in form.thema.data or [] if slug in slugs]
+    embed_form = EmbedForm(request.args, themes=known_themes)
+    embed_form.validate()
+    embed_choice = {name: embed_form[name].data for name in ("soort", "thema")
+                    if embed_form[name].data and not embed_form[name].errors}
     feed_url = public_url("feeds.agenda", soort=kinds, thema=themes)
     response = page_or_partial(
         "feeds/subscribe.html",
-        "feeds/_links.html",
+        partial_template,
         form=form,
         feed_url=feed_url,
         webcal_url="webcal://" + feed_url.split("://", 1)[1],
         google_url="https://calendar.google.com/calendar/r?cid=" + feed_url,
+        embed_form=embed_form,
+        embed_url=public_url("events.embed", **embed_choice),
+        preview_url=url_for("events.embed", **embed_choice),
     )
+    if not push_url:
+        return response
     return with_pushed_url(response, url_for("feeds.subscribe", soort=kinds, thema=themes))
+
+
+@bp.get("/abonneren")
+def subscribe():
+    """How to subscribe to the agenda in Outlook, Google Calendar or Apple Calendar, and how to
+    show it on another website."""
+    return _subscribe_page("feeds/_links.html", push_url=True)
+
+
+@bp.get("/abonneren/insluiten")
+def embed_snippet():
+    """The snippet and preview of the embedded agenda for the kind and theme chosen."""
+    # The feed choices stay in the address bar; the snippet is copied, not bookmarked.
+    return _subscribe_page("feeds/_embed_code.html", push_url=False)
+
+
+@bp.get("/nieuw.atom")
+def newly_published():
+    """The activities most recently published, for newsletter tools and feed readers."""
+    events = agenda_service.list_newly_published(current_app.config["NEW_FEED_SIZE"])
+    updated = max((event.updated_at for event in events), default=feeds.EPOCH)
+    body = render_template("feeds/new.atom.xml", events=events, updated=updated,
+                           feed_url=public_url("feeds.newly_published"),
+                           agenda_url=public_url("events.index"), kind_slugs=KIND_SLUG)
+    response = Response(body, mimetype="application/atom+xml")
+    response.add_etag()
+    response.last_modified = updated
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["FEED_CACHE_SECONDS"]
+    response.make_conditional(request)
+    share_until(request.environ, utcnow() + timedelta(days=1))
+    return response

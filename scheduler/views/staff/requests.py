@@ -1,5 +1,7 @@
 """Staff pages for training requests, the parts of the basic package, and public texts."""
 
+from typing import NamedTuple
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -77,6 +79,18 @@ def training_part(part_id: int | None):
     return render_template("staff/part.html", form=form, part=part), 422 if form.errors else 200
 
 
+class PublicPage(NamedTuple):
+    endpoint: str
+    name: str
+
+
+# Where each editable text appears.
+PUBLIC_PAGE_OF_BLOCK = {
+    "referrals": PublicPage("requests.offering", "Aanbod"),
+    "accessibility": PublicPage("pages.accessibility", "Toegankelijkheid"),
+}
+
+
 @bp.route("/teksten/<key>", methods=["GET", "POST"])
 def content_block(key: str):
     """Edit a public text, such as the referrals on the offering page."""
@@ -86,5 +100,5 @@ def content_block(key: str):
         request_service.save_block(block, form.title.data, form.body.data or "", current_user)
         flash("Bewaard.", "success")
         return redirect(url_for("staff.content_block", key=key), 303)
-    return render_template("staff/content.html", form=form, block=block), \
-        422 if form.errors else 200
+    return render_template("staff/content.html", form=form, block=block,
+                           shown_on=PUBLIC_PAGE_OF_BLOCK[key]), 422 if form.errors else 200

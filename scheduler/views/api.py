@@ -1,0 +1,139 @@
+"""Blueprint "api": the read-only public JSON API, described by /api/v1/openapi.json.
+
+Anyone may read it from any website: every answer allows any origin. It holds no personal data
+and no meeting links, sets no cookie, and is kept in memory like the agenda. Errors are
+``application/problem+json`` (RFC 9457).
+"""
+
+import json
+from datetime import datetime, timedelta
+from functools import cache
+from importlib.resources import files
+
+from flask import Blueprint, Response, abort, current_app, request
+from werkzeug.http import HTTP_STATUS_CODES
+
+from scheduler.links import activity_url, public_base_url, public_url
+from scheduler.models import utcnow
+from scheduler.response_cache import share_until
+from scheduler.services import agenda, open_data, places
+from scheduler.views.events import (
+    chosen_filters,
+    filter_arguments,
+    read_agenda_filters,
+    upcoming_until,
+)
+
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+# Places change with every registration: a client asks again after a minute, with its ETag.
+FRESH_SECONDS = 60
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(PREFIX + "/") or request.path == PREFIX
+
+
+def allow_any_origin(response: Response) -> Response:
+    """Any website may read the API from a browser, including the ETag to ask again with."""
+    if is_api_request():
+        headers = response.headers
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Expose-Headers"] = "ETag"
+        if request.method == "OPTIONS":
+            headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+            headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
+            headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def problem(status: int, detail: str, **members) -> Response:
+    """An error as application/problem+json; ``members`` add fields such as per-parameter errors."""
+    body = {"type": "about:blank", "title": HTTP_STATUS_CODES.get(status, "Error"),
+            "status": status, "detail": detail, **members}
+    response = current_app.json.response(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _answer(payload: dict, keep_until: datetime | None) -> Response:
+    """A JSON answer that a client may keep for a minute and then revalidate with its ETag;
+    kept in memory until ``keep_until`` (None: not kept)."""
+    response = current_app.json.response(payload)
+    response.add_etag()
+    response.cache_control.public = True
+    response.cache_control.max_age = FRESH_SECONDS
+    response.make_conditional(request)
+    if keep_until is not None:
+        share_until(request.environ, keep_until)
+    return response
+
+
+def _a_day_from_now() -> datetime:
+    return utcnow() + timedelta(days=1)
+
+
+@bp.get("/activities")
+def activities():
+    """The upcoming activities, with the agenda's filters, one page at a time."""
+    now = utcnow()
+    form, valid = read_agenda_filters(now)
+    if not valid:
+        errors = {field.name: field.errors for field in form if field.errors}
+        return problem(400, "Een of meer parameters zijn ongeldig.", errors=errors)
+    page = form.pagina.data or 1
+    upcoming = agenda.list_upcoming_events(
+        chosen_filters(form), now, page, current_app.config["API_PAGE_SIZE"])
+    seats = places.summaries(upcoming.events)
+    payload = {
+        "items": [open_data.activity_resource(event, seats[event.id], now, activity_url)
+                  for event in upcoming.events],
+        "next": public_url("api.activities", **filter_arguments(form), pagina=page + 1)
+        if upcoming.has_more else None,
+    }
+    # As on the agenda: later pages shift when an activity on an earlier one ends.
+    return _answer(payload, upcoming_until(upcoming, now) if page == 1 else None)
+
+
+@bp.get("/activities/<slug:slug>")
+def activity(slug: str):
+    """One activity, also one that has ended or was cancelled."""
+    event = agenda.get_public_event(slug)
+    if event is None:
+        abort(404)
+    now = utcnow()
+    seats = places.summaries([event])[event.id]
+    payload = open_data.activity_resource(event, seats, now, activity_url)
+    if event.series:
+        payload["sessions"] = open_data.series_resource(
+            event.series, agenda.list_sessions(event.series), activity_url)["sessions"]
+    return _answer(payload, event.next_change(now) or now + timedelta(days=1))
+
+
+@bp.get("/themes")
+def themes():
+    """Every theme, with the slug the filters take."""
+    items = [open_data.theme_resource(theme) for theme in agenda.list_themes()]
+    return _answer({"items": items}, _a_day_from_now())
+
+
+@bp.get("/series")
+def series():
+    """Every series with at least one public session, and those sessions in date order."""
+    found = agenda.list_public_series()
+    return _answer({"items": [open_data.series_resource(each, sessions, activity_url)
+                              for each, sessions in found]}, _a_day_from_now())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API, with this server's address in it."""
+    document = dict(_openapi_document())
+    document["servers"] = [{"url": public_base_url().rstrip("/") + PREFIX}]
+    return _answer(document, _a_day_from_now())
+
+
+@cache
+def _openapi_document() -> dict:
+    return json.loads(files("scheduler").joinpath("data/openapi.json").read_text("utf-8"))
