@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from scheduler.dates import brussels_to_utc, local
 from scheduler.extensions import db
 from scheduler.models import (
+    Attendance,
     Audience,
     Event,
     EventKind,
@@ -14,9 +15,11 @@ from scheduler.models import (
     Organisation,
     Registration,
     RegistrationStatus,
+    RequestStatus,
     Role,
     Series,
     Theme,
+    TrainingRequest,
     utcnow,
 )
 from scheduler.services import places
@@ -160,12 +163,12 @@ def seed(only_if_empty: bool = False, now: datetime | None = None) -> int:
         cancelled.cancellation_reason = "De gastorganisatie kan ons op die dag niet ontvangen. We plannen een nieuwe datum."
 
     start, end = _at(today, -40, morning, noon)
-    add("vorming-basispakket-leuven", kind=EventKind.training, title="Lokale aanpak van radicalisering: basispakket (Leuven)",
+    leuven = add("vorming-basispakket-leuven", kind=EventKind.training, title="Lokale aanpak van radicalisering: basispakket (Leuven)",
         summary="Basisvorming voor de besturen uit Vlaams-Brabant.", description=BASIC_PACKAGE,
         starts_at=start, ends_at=end, venue="Provinciehuis", address="Provincieplein 1, 3010 Leuven",
         town="Leuven", capacity=30, themes=("radicalisering",))
     start, end = _at(today, -75, afternoon, late)
-    add("werkbezoek-kortrijk", kind=EventKind.visit, title="Werkbezoek: de lokale aanpak in Kortrijk",
+    kortrijk = add("werkbezoek-kortrijk", kind=EventKind.visit, title="Werkbezoek: de lokale aanpak in Kortrijk",
         summary="Samenwerking tussen preventie, jeugdwerk en politie.", description="Een terugblik op een geslaagd werkbezoek.",
         starts_at=start, ends_at=end, venue="Stadhuis", address="Grote Markt 54, 8500 Kortrijk", town="Kortrijk",
         capacity=15, themes=("preventie",))
@@ -186,11 +189,40 @@ def seed(only_if_empty: bool = False, now: datetime | None = None) -> int:
     )
 
     if full_visit is not None:
-        _add_people(full_visit, towns, confirmed=4, waiting=2, now=now)
+        _add_people(full_visit, _spread(towns), confirmed=4, waiting=2, now=now)
     if livc_group is not None:
-        _add_people(livc_group, towns, confirmed=3, waiting=0, pending=2, now=now)
+        _add_people(livc_group, _spread(towns), confirmed=3, waiting=0, pending=2, now=now)
+    # Activities that took place, with people from every province and their attendance, so the
+    # reach map and the yearly report have something to show: the host town sends the most.
+    for held, host, count, offset, spread in ((leuven, "Leuven", 24, 5, 9),
+                                              (kortrijk, "Kortrijk", 12, 101, 4)):
+        if held is not None:
+            organisations = [towns[host]] * 3 + _spread(towns, offset)[:spread]
+            people = _add_people(held, organisations, confirmed=count, waiting=0,
+                                 now=held.starts_at, mandatarissen=True)
+            db.session.flush()
+            db.session.add_all(
+                Attendance(registration_id=person.id, event_id=held.id,
+                           is_present=number % 6 != 5)
+                for number, person in enumerate(people))
+    _add_training_requests(towns, now)
     db.session.commit()
     return created
+
+
+def _add_training_requests(towns: dict[str, Organisation], now: datetime) -> None:
+    """A few requests for the training on site, one of them planned, unless there are any."""
+    if db.session.scalar(select(func.count()).select_from(TrainingRequest)):
+        return
+    for days, town, status, count in ((50, "Lier", RequestStatus.planned, 25),
+                                      (20, "Ieper", RequestStatus.in_discussion, 15),
+                                      (3, "Maasmechelen", RequestStatus.new, 30)):
+        db.session.add(TrainingRequest(
+            organisation=towns[town], contact_name=f"Preventiedienst {town}",
+            email=f"preventie@{town.lower()}.example.org", audience=Audience.both,
+            expected_count=count, preferred_dates="Een weekdag in de voormiddag.",
+            local_questions="Hoe zetten we een LIVC op, en wie zit erin?", status=status,
+            created_at=now - timedelta(days=days)))
 
 
 def _ensure_themes() -> dict[str, Theme]:
@@ -222,19 +254,30 @@ def _add_series(slug, title, summary, *, capacity, max_per_organisation, is_mode
     return series
 
 
-def _add_people(target: Event | Series, towns: dict[str, Organisation], *, confirmed: int,
-                waiting: int, now: datetime, pending: int = 0) -> None:
+def _spread(towns: dict[str, Organisation], offset: int = 0) -> list[Organisation]:
+    """The municipalities in an order that jumps across the provinces."""
+    names = sorted(towns)
+    return [towns[names[(offset + number * 37) % len(names)]] for number in range(len(names))]
+
+
+def _add_people(target: Event | Series, organisations: list[Organisation], *, confirmed: int,
+                waiting: int, now: datetime, pending: int = 0,
+                mandatarissen: bool = False) -> list[Registration]:
     statuses = ([RegistrationStatus.confirmed] * confirmed + [RegistrationStatus.pending] * pending
                 + [RegistrationStatus.waiting] * waiting)
-    town_names = sorted(towns)
+    people = []
     for number, status in enumerate(statuses):
         first, last = FIRST_NAMES[number % len(FIRST_NAMES)], LAST_NAMES[number % len(LAST_NAMES)]
         email = f"{first}.{last}".lower().replace(" ", "") + "@example.org"
+        elected = mandatarissen and number % 3 == 2
         registration = Registration(
             first_name=first, last_name=last, email=email, email_normalised=email,
-            organisation=towns[town_names[(number * 37) % len(town_names)]],
-            role=Role.medewerker, function="Preventiewerker", status=status,
+            organisation=organisations[number % len(organisations)],
+            role=Role.mandataris if elected else Role.medewerker,
+            function="Schepen" if elected else "Preventiewerker", status=status,
             created_at=(now - timedelta(days=10, minutes=-number)).astimezone(UTC),
         )
         places.enrol(registration, target)
         db.session.add(registration)
+        people.append(registration)
+    return people

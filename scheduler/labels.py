@@ -1,5 +1,7 @@
 """Dutch labels for the enums, the way officials read them."""
 
+from babel.numbers import format_percent
+
 from scheduler.models import Audience, EventKind, EventStatus, RegistrationStatus, Role
 
 KIND = {
@@ -110,3 +112,8 @@ CROSS_ORIGIN = (
 def describe_error(code: int) -> tuple[str, str]:
     """The Dutch heading and explanation shown for an HTTP error."""
     return ERRORS.get(code, ERRORS[500])
+
+
+def percent(share: float) -> str:
+    """A share as Belgian Dutch writes it: 83,3 %."""
+    return format_percent(share, "#,##0.0\u00a0%", locale="nl_BE")

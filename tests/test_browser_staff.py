@@ -1,5 +1,7 @@
 """The staff pages in headless Chromium: logging in, attendance toggles, accessibility."""
 
+import io
+
 import pytest
 from playwright.sync_api import expect
 
@@ -44,6 +46,43 @@ def test_staff_pages_have_no_serious_accessibility_violations(logged_in, live_se
     page = logged_in
     for path in ("/beheer/", "/beheer/activiteiten", "/beheer/activiteiten/1",
                  "/beheer/activiteiten/5/inschrijvingen", "/beheer/bereik", "/beheer/medewerkers",
+                 "/beheer/rapport", "/beheer/teksten/accessibility",
                  "/beheer/reeksen/nieuw"):
         page.goto(live_server.url + path)
         assert serious_violations(page) == [], path
+
+
+def test_the_reach_map_renders_and_a_click_narrows_the_table(logged_in, live_server):
+    page = logged_in
+    errors = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    page.goto(live_server.url + "/beheer/bereik")
+    expect(page.locator("svg.reach-map path[id^='nis-']")).to_have_count(304)
+    nis_code = page.locator("svg.reach-map path.reach-3").first.get_attribute("id")
+    link = page.locator(f"svg.reach-map-links a:has(use[href='#{nis_code}'])")
+    name = link.locator("title").text_content().split(":")[0]
+    link.click()
+    page.wait_for_url("**gemeente=*")
+    expect(page.locator("#gemeente + p")).to_contain_text(f"Alleen {name}.")
+    expect(page.locator("svg.reach-map path.is-selected")).to_have_count(1)
+    assert errors == []
+
+
+def test_the_yearly_report_prints_on_a4(logged_in, live_server):
+    from pypdf import PdfReader
+
+    page = logged_in
+    page.goto(live_server.url + "/beheer/rapport")
+    expect(page.locator("h1")).to_contain_text("Jaarrapport")
+    assert serious_violations(page) == []
+    printed = PdfReader(io.BytesIO(page.pdf(prefer_css_page_size=True)))
+    assert 1 <= len(printed.pages) <= 4
+    for sheet in printed.pages:
+        # A4 is 210 × 297 mm: 595 × 842 points.
+        assert round(float(sheet.mediabox.width)) == 595
+        assert round(float(sheet.mediabox.height)) == 842
+    text = "".join(sheet.extract_text() for sheet in printed.pages)
+    assert "Jaarrapport" in text and "Bereikte gemeenten" in text
+    # The site's navigation and the year form are not printed.
+    assert "Afmelden" not in text and "Cijfers exporteren" not in text

@@ -239,6 +239,8 @@ class ReachForm(FlaskForm):
     tot = DateField("Tot en met", validators=[Optional()])
     soort = SelectField("Soort", default="", choices=choices(
         ("", "Alle soorten"), *((slug, labels.KIND[kind]) for slug, kind in KIND_SLUGS.items())))
+    # The NIS code of the municipality clicked on the map.
+    gemeente = StringField("Gemeente", validators=[Optional(), Regexp(r"^\d{5}$")])
 
 
 class SeriesForm(PlanningForm):

@@ -26,6 +26,8 @@ class MunicipalityReach:
     organisation: Organisation
     registered: int = 0
     attended: int = 0
+    # Activities (sessions of a series each) someone of the municipality registered for.
+    activities: int = 0
 
 
 @dataclass
@@ -38,6 +40,20 @@ class ReachReport:
     def most_registered(self) -> int:
         return max((row.registered for row in self.rows), default=0)
 
+    @property
+    def municipality_count(self) -> int:
+        return len(self.rows) + len(self.not_reached)
+
+    def row_of(self, nis_code: str) -> MunicipalityReach | None:
+        """The municipality with this NIS code, also when it was not reached."""
+        for row in self.rows:
+            if row.organisation.nis_code == nis_code:
+                return row
+        for organisation in self.not_reached:
+            if organisation.nis_code == nis_code:
+                return MunicipalityReach(organisation)
+        return None
+
 
 def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> ReachReport:
     """Confirmed registrations and attendance per municipality for activities in [start, end).
@@ -45,18 +61,17 @@ def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> Reac
     A series enrolment counts once per person; attendance counts people present at least once.
     Provinces map to (municipalities reached, municipalities in total, registered, attended).
     """
-    in_period = and_(
-        Event.starts_at >= start, Event.starts_at < end, Event.status == EventStatus.published
-    )
-    if kind is not None:
-        in_period = and_(in_period, Event.kind == kind)
-    registered = dict(db.session.execute(
-        select(Registration.organisation_id, func.count(distinct(Registration.id)))
+    in_period = _in_period(start, end, kind)
+    registered, activities = {}, {}
+    for organisation_id, people, events in db.session.execute(
+        select(Registration.organisation_id, func.count(distinct(Registration.id)),
+               func.count(distinct(Event.id)))
         .join(Event, places.covers_event())
         .where(in_period, Registration.status.in_(COUNTED),
                Registration.organisation_id.is_not(None))
         .group_by(Registration.organisation_id)
-    ).all())
+    ):
+        registered[organisation_id], activities[organisation_id] = people, events
     attended = dict(db.session.execute(
         select(Registration.organisation_id, func.count(distinct(Registration.id)))
         .join(Attendance, Attendance.registration_id == Registration.id)
@@ -76,7 +91,8 @@ def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> Reac
         count = registered.get(municipality.id, 0)
         if count:
             present = attended.get(municipality.id, 0)
-            report.rows.append(MunicipalityReach(municipality, count, present))
+            report.rows.append(MunicipalityReach(municipality, count, present,
+                                                 activities[municipality.id]))
             totals[province][0] += 1
             totals[province][2] += count
             totals[province][3] += present
@@ -85,3 +101,40 @@ def reach(start: datetime, end: datetime, kind: EventKind | None = None) -> Reac
     report.rows.sort(key=lambda row: (-row.registered, row.organisation.name))
     report.provinces = {name: tuple(values) for name, values in sorted(totals.items())}
     return report
+
+
+def _in_period(start: datetime, end: datetime, kind: EventKind | None):
+    """Published activities that start in [start, end), of one kind or all."""
+    in_period = and_(
+        Event.starts_at >= start, Event.starts_at < end, Event.status == EventStatus.published
+    )
+    return in_period if kind is None else and_(in_period, Event.kind == kind)
+
+
+@dataclass(frozen=True)
+class ActivityReach:
+    event: Event
+    registered: int
+    attended: int
+
+
+def activities_of(organisation: Organisation, start: datetime, end: datetime,
+                  kind: EventKind | None = None) -> list[ActivityReach]:
+    """The activities in the period someone of this organisation registered for, in date order,
+    with how many registered and how many were present."""
+    present = (
+        select(func.count(distinct(Attendance.registration_id)))
+        .join(Registration, Registration.id == Attendance.registration_id)
+        .where(Attendance.event_id == Event.id, Attendance.is_present.is_(True),
+               Registration.organisation_id == organisation.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Event, func.count(distinct(Registration.id)), present)
+        .join(Registration, places.covers_event())
+        .where(_in_period(start, end, kind), Registration.status.in_(COUNTED),
+               Registration.organisation_id == organisation.id)
+        .group_by(Event.id)
+        .order_by(Event.starts_at, Event.id)
+    ).all()
+    return [ActivityReach(event, registered, attended) for event, registered, attended in rows]
