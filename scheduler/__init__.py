@@ -239,15 +239,20 @@ def _register_error_pages(app: Flask) -> None:
             heading, text = labels.describe_error(code)
         # Something to quote to the helpdesk when it is our fault; the request log has it too.
         request_id = request.environ.get(REQUEST_ID) if code >= 500 else None
+        allowed = getattr(error, "valid_methods", None)
+        # A 405 names the methods the address does take (RFC 9110).
+        extra_headers = {"Allow": ", ".join(allowed)} if allowed else {}
         if is_api_request():
-            return problem(code, text)
+            response = problem(code, text)
+            response.headers.update(extra_headers)
+            return response
         if is_htmx():
             # The fragment the request aimed at stays as it is; the message goes to the alert area.
             html = render_template("errors/_alert.html", heading=heading, text=text,
                                    request_id=request_id)
             return retarget(make_response(html, code), "#alerts")
         return render_template("errors/error.html", heading=heading, text=text,
-                               request_id=request_id), code
+                               request_id=request_id), code, extra_headers
 
     for code in (400, 403, 404, 405, 410, 429, 500):
         app.register_error_handler(code, render_error)

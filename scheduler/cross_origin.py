@@ -53,5 +53,8 @@ def is_cross_origin() -> bool:
 
 def refuse_cross_origin() -> None:
     """A ``before_request`` hook: a state-changing request from another site is a 403."""
-    if request.method not in SAFE_METHODS and is_cross_origin():
+    # A request for no route, or a method the route does not take, changes nothing: its 404
+    # or 405 says more than a refusal would.
+    if (request.method not in SAFE_METHODS and request.routing_exception is None
+            and is_cross_origin()):
         raise CrossOriginRequest()

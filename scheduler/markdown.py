@@ -1,5 +1,7 @@
 """Markdown descriptions turned into HTML that is safe to show."""
 
+import html
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -10,6 +12,12 @@ ALLOWED_TAGS = {
     "a", "p", "br", "strong", "em", "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6",
     "blockquote", "code", "pre", "hr", "table", "thead", "tbody", "tr", "th", "td",
 }
+
+
+def plain_text(text: str | None) -> str:
+    """Markdown as the words a reader sees, without markup, for search engines and feeds."""
+    words = nh3.clean(str(render_markdown(text)), tags=set())
+    return " ".join(html.unescape(words).split())
 
 
 def render_markdown(text: str | None) -> Markup:

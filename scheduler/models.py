@@ -306,7 +306,7 @@ def attributes_changed(instance, names: tuple[str, ...]) -> bool:
 
 @sqlalchemy_event.listens_for(Event, "before_insert")
 def _stamp_first_publication(_mapper, _connection, event: Event) -> None:
-    if event.status is EventStatus.published and event.published_at is None:
+    if event.status is not EventStatus.draft and event.published_at is None:
         event.published_at = utcnow()
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cachetools import LRUCache
+from flask import Response, request
 from sqlalchemy import Engine, event
 from werkzeug.datastructures import Headers
 from werkzeug.http import (
@@ -40,6 +41,15 @@ CONDITIONAL_HEADERS = (
 )
 # Bodies larger than this are not kept; a feed of the whole programme is about 1.5 MB.
 LARGEST_BODY = 8 * 1024 * 1024
+
+
+def answer_conditionally(response: Response) -> Response:
+    """Give the response an ETag of its body, and make it a 304 when the client has that one."""
+    response.add_etag()
+    response.make_conditional(request.environ)
+    # make_conditional stamps a Date; the server adds its own, and a kept copy would be stale.
+    response.headers.pop("Date", None)
+    return response
 
 
 def share_until(environ: dict, moment: datetime) -> None:

@@ -74,16 +74,28 @@ def test_the_subscribe_page_previews_the_snippet_it_gives(page, demo_site, live_
     kinds = preview.locator(".embed-facts > span:first-child").all_inner_texts()
     assert set(kinds) == {"Werkbezoek"}
     assert page.url == demo_site.url + "/abonneren"
+    expect(page.locator("[data-copy=embed-snippet]")).to_be_visible()
     assert errors == []
 
 
 def test_the_snippet_is_chosen_without_javascript_too(page_without_js, demo_site):
     page = page_without_js
     page.goto(demo_site.url + "/abonneren")
-    page.select_option("#insluiten-soort", "vorming")
+    page.check("input[name=soort][value=vorming]")
+    page.click("text=Toon mijn link")
+    page.wait_for_url("**soort=vorming**")
+    page.select_option("#insluiten-soort", "intervisie")
     page.click("text=Toon mijn fragment")
-    page.wait_for_url("**insluiten-soort=vorming**")
-    assert "/embed?soort=vorming" in page.locator("#embed-snippet").input_value()
+    page.wait_for_url("**insluiten-soort=intervisie**")
+    assert "/embed?soort=intervisie" in page.locator("#embed-snippet").input_value()
+    # The calendar choice made before is still there, and the other way round.
+    assert "soort=vorming" in page.locator("#feed-url").input_value()
+    page.check("input[name=soort][value=werkbezoek]")
+    page.click("text=Toon mijn link")
+    page.wait_for_url("**werkbezoek**")
+    assert "/embed?soort=intervisie" in page.locator("#embed-snippet").input_value()
+    # Copying needs JavaScript: no button that does nothing.
+    expect(page.locator("[data-copy]").first).to_be_hidden()
 
 
 @pytest.mark.parametrize("path", ["/embed", "/embed?soort=lezing", "/toegankelijkheid"])

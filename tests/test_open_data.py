@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 
 from scheduler.dates import brussels_to_utc
 from scheduler.extensions import db
-from scheduler.models import EventKind, EventStatus, RegistrationStatus, utcnow
+from scheduler.models import ContentBlock, EventKind, EventStatus, RegistrationStatus, utcnow
 from tests.helpers import event_form
 
 BASE = "https://agenda.example.org"
@@ -239,7 +239,7 @@ def test_api_lists_take_the_same_few_statements_however_many_activities(
 
     for path, most in (("/api/v1/activities", 4), ("/api/v1/series", 1), ("/api/v1/themes", 1),
                        (f"/api/v1/activities/{event.slug}", 3), ("/embed", 4),
-                       ("/nieuw.atom", 2)):
+                       ("/nieuw.atom", 3)):
         with count_queries() as statements:
             assert client.get(path).status_code == 200
         assert len(statements) <= most, (path, statements)
@@ -517,3 +517,125 @@ def test_staff_edit_the_statement_and_visitors_see_it_at_once(client, staff):
 
     assert "Volledig in overeenstemming sinds de audit." in client.get(
         "/toegankelijkheid").get_data(as_text=True)
+
+
+# --- after use --------------------------------------------------------------------------------
+
+def test_an_activity_that_has_ended_is_not_announced_as_new(client, make_event):
+    make_event(slug="voorbij", title="Al voorbij", starts_at=utcnow() - timedelta(days=3))
+    make_event(slug="straks", title="Nog te gaan")
+
+    feed = feedparser.parse(client.get("/nieuw.atom").data)
+    assert [entry.title for entry in feed.entries] == ["Nog te gaan"]
+
+
+def test_the_feed_never_says_it_changed_earlier_than_before(client, staff, make_event):
+    draft_later = make_event(slug="eerst", title="Eerst")
+    make_event(slug="later", title="Later")
+    first = client.get("/nieuw.atom")
+    assert "Last-Modified" not in first.headers and "Date" not in first.headers
+    before = feedparser.parse(first.data).feed.updated_parsed
+
+    staff.login()
+    client.post(f"/beheer/activiteiten/{draft_later.id}/depubliceren")
+    staff.logout()
+
+    after = feedparser.parse(client.get("/nieuw.atom").data)
+    assert [entry.title for entry in after.entries] == ["Later"]
+    assert after.feed.updated_parsed >= before
+
+
+def test_json_ld_describes_with_the_words_of_the_description_not_its_markup(client, make_event):
+    make_event(slug="vorming", summary="", description="Met **vet** en [een link](https://x.org)"
+               ".\r\n\r\nTweede & laatste alinea.")
+
+    data = json_ld(client, "vorming")
+    assert data["description"] == "Met vet en een link. Tweede & laatste alinea."
+    # Without a registration window the offer is valid from publication: nothing to state.
+    assert "validFrom" not in data["offers"]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_a_method_the_api_does_not_take_is_a_405_naming_the_one_it_does(client, method):
+    response = getattr(client, method)("/api/v1/activities", base_url=BASE,
+                                       headers={"Origin": "https://www.gemeente.be"})
+
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_a_405_page_names_the_methods_too(client):
+    response = client.post("/archief")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("query", ["soort=vorming&soort=intervisie", "pagina=1&pagina=2"])
+def test_a_filter_given_twice_is_a_problem(client, query):
+    response = api_get(client, "/api/v1/activities?" + query)
+    assert response.status_code == 400
+    assert list(response.get_json()["errors"]) == [query.split("=")[0]]
+
+
+@pytest.mark.parametrize("page", ["+2", "1_0", "%EF%BC%92", "%D9%A2", "2.0"])
+def test_a_page_number_is_written_in_ascii_digits(client, page):
+    response = api_get(client, "/api/v1/activities?pagina=" + page)
+    assert response.status_code == 400
+    assert client.get("/?pagina=" + page).status_code == 400
+
+
+def test_the_embed_says_a_refused_choice_is_left_out_and_has_a_heading(client, make_event,
+                                                                       make_theme):
+    themed = make_event(title="Met thema")
+    themed.themes = [make_theme("livc", "LIVC")]
+    db.session.commit()
+    make_event(title="Zonder thema")
+
+    page = client.get("/embed?soort=lezing&thema=livc").get_data(as_text=True)
+    assert "Soort: Ongeldige keuze. Die keuze laten we weg." in page
+    assert "Met thema" in page and "Zonder thema" not in page
+    assert '<h1 class="visually-hidden">Agenda van ' in page
+
+
+def test_each_form_on_the_subscribe_page_keeps_the_others_choice(client, make_theme):
+    make_theme("livc", "LIVC")
+    page = client.get("/abonneren?soort=vorming&thema=livc&insluiten-soort=intervisie"
+                      ).get_data(as_text=True)
+
+    embed_form = page[page.index('<h2 id="insluiten">'):]
+    feed_form = page[:page.index('<h2 id="insluiten">')]
+    assert '<input type="hidden" name="soort" value="vorming">' in embed_form
+    assert '<input type="hidden" name="thema" value="livc">' in embed_form
+    assert '<input type="hidden" name="insluiten-soort" value="intervisie">' in feed_form
+
+
+def test_a_statement_title_of_spaces_and_an_empty_statement_are_refused(client, staff):
+    staff.login()
+    spaces = client.post("/beheer/teksten/accessibility",
+                         data={"title": "   ", "body": "## Nalevingsstatus"})
+    assert spaces.status_code == 422 and "Geef een titel." in spaces.get_data(as_text=True)
+    empty = client.post("/beheer/teksten/accessibility",
+                        data={"title": "Toegankelijkheidsverklaring", "body": "  \r\n "})
+    assert empty.status_code == 422
+    assert "zonder tekst" in empty.get_data(as_text=True)
+    staff.logout()
+    assert "Nalevingsstatus" in client.get("/toegankelijkheid").get_data(as_text=True)
+    # The referrals on the offering page may be emptied: the page then leaves them out.
+    staff.login()
+    assert client.post("/beheer/teksten/referrals",
+                       data={"title": "Doorverwijzingen", "body": ""}).status_code == 303
+
+
+def test_line_breaks_count_once_as_the_textarea_counts_them(client, staff):
+    staff.login()
+    line = "x" * 99
+    body = "\r\n".join([line] * 200)  # 19,999 characters as typed, 20,198 bytes as posted
+
+    response = client.post("/beheer/teksten/accessibility",
+                           data={"title": "Toegankelijkheidsverklaring", "body": body})
+
+    assert response.status_code == 303
+    stored = db.session.scalar(db.select(ContentBlock.body).where(
+        ContentBlock.key == "accessibility"))
+    assert "\r" not in stored and len(stored) == 19_999

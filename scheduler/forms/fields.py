@@ -89,7 +89,8 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 def trim_text(value: str | None) -> str | None:
     """Drop trailing spaces and blank lines around a text; keep the indent of its first line
     (Markdown reads four leading spaces as code)."""
-    return value.rstrip().lstrip("\r\n") if value else value
+    # Browsers send line breaks as CRLF: one character each, as the textarea counted them.
+    return value.replace("\r\n", "\n").rstrip().lstrip("\n") if value else value
 
 
 def text_field(label: str, max_length: int, *, required: str | None = None,

@@ -19,6 +19,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -37,6 +38,13 @@ from scheduler.models import Audience, Role
 from scheduler.services.handover import Colleague
 from scheduler.services.registrations import Applicant, OwnDetails
 from scheduler.services.requests import RequestData
+
+
+def ascii_number(_form, field) -> None:
+    """int() also reads "+2", "1_0" and digits of other scripts; a page number is 0-9 only."""
+    raw = (field.raw_data or [""])[0]
+    if raw and not (raw.isascii() and raw.isdigit()):
+        raise StopValidation("Geef een paginanummer in cijfers.")
 
 
 class KindAndThemeForm(FlaskForm):
@@ -69,7 +77,8 @@ class AgendaFilterForm(KindAndThemeForm):
     )
     maand = SelectField("Maand", default="")
     pagina = IntegerField(
-        "Pagina", default=1, validators=[Optional(), NumberRange(min=1, max=10_000)]
+        "Pagina", default=1,
+        validators=[Optional(), ascii_number, NumberRange(min=1, max=10_000)]
     )
 
     def __init__(self, *args, today: date, **kwargs) -> None:

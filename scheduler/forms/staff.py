@@ -384,8 +384,7 @@ class RequestUpdateForm(FlaskForm):
 class ContentBlockForm(FlaskForm):
     """A public text staff edit, in Markdown."""
 
-    title = StringField("Titel", filters=[strip_whitespace], validators=[
-        InputRequired("Geef een titel."), Length(max=200), PlainText()])
+    title = text_field("Titel", 200, required="Geef een titel.")
     body = text_field("Tekst (Markdown)", 20_000, multiline=True)
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scheduler import dates
@@ -134,15 +134,23 @@ def list_public_series() -> list[tuple[Series, list[Event]]]:
     return list(grouped.items())
 
 
-def list_newly_published(count: int) -> list[Event]:
-    """The public activities most recently published for the first time, newest first."""
+def list_newly_published(count: int, now: datetime) -> list[Event]:
+    """The public activities still to end most recently published for the first time, newest
+    first: a newsletter announces what one can still go to."""
     query = (
         _public_events()
-        .where(Event.published_at.is_not(None))
+        .where(Event.published_at.is_not(None), Event.ends_at > now)
         .order_by(Event.published_at.desc(), Event.id.desc())
         .limit(count)
     )
     return list(db.session.scalars(query).unique())
+
+
+def last_publication_change() -> datetime | None:
+    """The latest change to any activity that was ever published, also one taken back to draft
+    since: the moment the feed of new activities last changed, which never goes back."""
+    return db.session.scalar(
+        select(func.max(Event.updated_at)).where(Event.published_at.is_not(None)))
 
 
 def list_themes() -> list[Theme]:

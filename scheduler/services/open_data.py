@@ -6,6 +6,7 @@ from datetime import datetime
 
 from scheduler import dates, labels
 from scheduler.forms.fields import KIND_SLUGS
+from scheduler.markdown import plain_text
 from scheduler.models import Event, Series, Theme
 from scheduler.services.agenda import describe_availability
 from scheduler.services.places import Seats
@@ -82,7 +83,7 @@ def event_json_ld(event: Event, seats: Seats, sessions: list[Event], now: dateti
         "@id": url,
         "url": url,
         "name": event.title,
-        "description": event.summary or event.description,
+        "description": event.summary or plain_text(event.description),
         "startDate": moment(event.starts_at),
         "endDate": moment(event.ends_at),
         "eventStatus": SCHEMA + event_status(event),
@@ -104,7 +105,7 @@ def event_json_ld(event: Event, seats: Seats, sessions: list[Event], now: dateti
             "price": "0",
             "priceCurrency": "EUR",
             "availability": SCHEMA + offer_availability(event, seats, now),
-            "validFrom": moment(event.registration_opens_at or event.published_at),
+            "validFrom": moment(event.registration_opens_at),
             "availabilityEnds": moment(event.registration_closes_at or event.starts_at),
         }),
     }

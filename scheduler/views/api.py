@@ -15,9 +15,10 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from scheduler.links import activity_url, public_base_url, public_url
 from scheduler.models import utcnow
-from scheduler.response_cache import share_until
+from scheduler.response_cache import answer_conditionally, share_until
 from scheduler.services import agenda, open_data, places
 from scheduler.views.events import (
+    FILTER_NAMES,
     chosen_filters,
     filter_arguments,
     read_agenda_filters,
@@ -61,10 +62,9 @@ def _answer(payload: dict, keep_until: datetime | None) -> Response:
     """A JSON answer that a client may keep for a minute and then revalidate with its ETag;
     kept in memory until ``keep_until`` (None: not kept)."""
     response = current_app.json.response(payload)
-    response.add_etag()
     response.cache_control.public = True
     response.cache_control.max_age = FRESH_SECONDS
-    response.make_conditional(request)
+    answer_conditionally(response)
     if keep_until is not None:
         share_until(request.environ, keep_until)
     return response
@@ -78,6 +78,10 @@ def _a_day_from_now() -> datetime:
 def activities():
     """The upcoming activities, with the agenda's filters, one page at a time."""
     now = utcnow()
+    repeated = {name: ["Geef deze parameter één keer."]
+                for name in (*FILTER_NAMES, "pagina") if len(request.args.getlist(name)) > 1}
+    if repeated:
+        return problem(400, "Een of meer parameters zijn ongeldig.", errors=repeated)
     form, valid = read_agenda_filters(now)
     if not valid:
         errors = {field.name: field.errors for field in form if field.errors}

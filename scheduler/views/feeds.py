@@ -17,7 +17,7 @@ from scheduler.forms.public import EmbedForm, SubscribeForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.links import activity_url, public_url
 from scheduler.models import Event, Series, Theme, utcnow
-from scheduler.response_cache import share_until
+from scheduler.response_cache import answer_conditionally, share_until
 from scheduler.services import agenda as agenda_service
 from scheduler.services import calendar, feeds
 from scheduler.services.open_data import KIND_SLUG
@@ -222,16 +222,17 @@ def embed_snippet():
 @bp.get("/nieuw.atom")
 def newly_published():
     """The activities most recently published, for newsletter tools and feed readers."""
-    events = agenda_service.list_newly_published(current_app.config["NEW_FEED_SIZE"])
-    updated = max((event.updated_at for event in events), default=feeds.EPOCH)
+    now = utcnow()
+    events = agenda_service.list_newly_published(current_app.config["NEW_FEED_SIZE"], now)
+    updated = agenda_service.last_publication_change() or feeds.EPOCH
     body = render_template("feeds/new.atom.xml", events=events, updated=updated,
                            feed_url=public_url("feeds.newly_published"),
                            agenda_url=public_url("events.index"), kind_slugs=KIND_SLUG)
     response = Response(body, mimetype="application/atom+xml")
-    response.add_etag()
-    response.last_modified = updated
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["FEED_CACHE_SECONDS"]
-    response.make_conditional(request)
-    share_until(request.environ, utcnow() + timedelta(days=1))
+    # No Last-Modified: an activity that ends leaves the feed without any row changing.
+    answer_conditionally(response)
+    share_until(request.environ, min((event.ends_at for event in events),
+                                     default=now + timedelta(days=1)))
     return response

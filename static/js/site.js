@@ -14,11 +14,22 @@
       outcome.focus();
     }
   }
+  // A copy button shows only where the browser lets a page write to the clipboard.
+  function offerCopying(root) {
+    if (!navigator.clipboard) {
+      return;
+    }
+    root.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     focusWhereTheAnswerIs(document);
+    offerCopying(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     focusWhereTheAnswerIs(event.detail.elt);
+    offerCopying(document);
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");

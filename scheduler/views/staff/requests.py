@@ -82,12 +82,17 @@ def training_part(part_id: int | None):
 class PublicPage(NamedTuple):
     endpoint: str
     name: str
+    # Why the text may not be empty; None when an empty text simply hides it.
+    needs_text: str | None = None
 
 
 # Where each editable text appears.
 PUBLIC_PAGE_OF_BLOCK = {
     "referrals": PublicPage("requests.offering", "Aanbod"),
-    "accessibility": PublicPage("pages.accessibility", "Toegankelijkheid"),
+    "accessibility": PublicPage(
+        "pages.accessibility", "Toegankelijkheid",
+        needs_text="Een toegankelijkheidsverklaring zonder tekst zegt niets over de "
+                   "nalevingsstatus, de beperkingen en de handhaving. Vul ze in."),
 }
 
 
@@ -95,10 +100,15 @@ PUBLIC_PAGE_OF_BLOCK = {
 def content_block(key: str):
     """Edit a public text, such as the referrals on the offering page."""
     block = db.first_or_404(db.select(ContentBlock).where(ContentBlock.key == key))
+    shown_on = PUBLIC_PAGE_OF_BLOCK[key]
     form = ContentBlockForm(obj=block)
     if form.validate_on_submit():
-        request_service.save_block(block, form.title.data, form.body.data or "", current_user)
-        flash("Bewaard.", "success")
-        return redirect(url_for("staff.content_block", key=key), 303)
-    return render_template("staff/content.html", form=form, block=block,
-                           shown_on=PUBLIC_PAGE_OF_BLOCK[key]), 422 if form.errors else 200
+        if shown_on.needs_text and not form.body.data:
+            form.body.errors.append(shown_on.needs_text)
+        else:
+            request_service.save_block(block, form.title.data, form.body.data or "",
+                                       current_user)
+            flash("Bewaard.", "success")
+            return redirect(url_for("staff.content_block", key=key), 303)
+    return render_template("staff/content.html", form=form, block=block, shown_on=shown_on), \
+        422 if form.errors else 200
