@@ -230,6 +230,9 @@ def measure(scale: int, url: str, args) -> tuple[list, dict]:
             ("full feed /agenda.ics", "/agenda.ics", {}, None),
             ("feed answered 304", "/agenda.ics", {"If-None-Match": feed_headers["ETag"]}, None),
             ("personal feed", f"/mijn/{target.person_token}.ics", {}, None),
+            ("JSON API /api/v1/activities", "/api/v1/activities", {}, None),
+            ("embedded agenda /embed", "/embed", {}, None),
+            ("new activities /nieuw.atom", "/nieuw.atom", {}, None),
         ]
         rows, sizes = [], {}
         for name, path, headers, kind in scenarios:

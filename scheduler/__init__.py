@@ -14,7 +14,7 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 from scheduler import config as settings
 from scheduler.cross_origin import refuse_cross_origin
 from scheduler.extensions import babel, csrf, db, limiter, login_manager, migrate
-from scheduler.headers import set_security_headers
+from scheduler.headers import EMBEDDABLE_POLICY, set_security_headers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,11 +93,16 @@ def _init_extensions(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _close_the_session(_error) -> None:
-        # Runs before Flask-SQLAlchemy's own teardown. A connection the database ended during
-        # the request (a restart) fails its closing rollback; the answer is given by then, and
-        # the pool has let go of that connection.
-        with contextlib.suppress(OperationalError):
+        # Runs before Flask-SQLAlchemy's own teardown, which then clears the session registry.
+        # A connection the database ended during the request (a restart) fails its closing
+        # rollback; SQLAlchemy has invalidated it and the answer is given by then. Any other
+        # failure to close is ours and must be seen.
+        try:
             db.session.remove()
+        except OperationalError as error:
+            if not error.connection_invalidated:
+                raise
+            app.logger.warning("Connection lost while closing the session: %s", error.orig)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app)
@@ -251,6 +256,9 @@ def _register_error_pages(app: Flask) -> None:
             html = render_template("errors/_alert.html", heading=heading, text=text,
                                    request_id=request_id)
             return retarget(make_response(html, code), "#alerts")
+        if request.endpoint == "events.embed":
+            # Shown inside another site's frame: "try again later" rather than a refusal.
+            extra_headers["Content-Security-Policy"] = EMBEDDABLE_POLICY
         return render_template("errors/error.html", heading=heading, text=text,
                                request_id=request_id), code, extra_headers
 

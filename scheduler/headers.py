@@ -25,8 +25,8 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
-        # For browsers that predate frame-ancestors.
+    if headers["Content-Security-Policy"] != EMBEDDABLE_POLICY:
+        # For browsers that predate frame-ancestors; only the embeddable agenda opts out.
         headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.path.startswith("/static/"):

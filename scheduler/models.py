@@ -208,7 +208,8 @@ class Event(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     # Markdown; rendered through the sanitiser in scheduler.markdown.
     description: Mapped[str] = mapped_column(Text, default="")
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # active_history: the start before a move is known also when it was not loaded.
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, active_history=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     venue: Mapped[str] = mapped_column(String(200), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
@@ -265,6 +266,13 @@ class Event(db.Model):
         """Drafts are never shown outside the staff area."""
         return self.status is not EventStatus.draft
 
+    @property
+    def short_place(self) -> str:
+        """Where it happens in a few words, for lists: venue and town, or "Online"."""
+        town = self.municipality.name if self.municipality else ""
+        place = ", ".join(part for part in (self.venue, town) if part)
+        return place or ("Online" if self.online_url else "")
+
     def schedule_changed(self) -> bool:
         """Whether time or place changed since the last flush (set municipality_id to compare)."""
         return attributes_changed(self, SCHEDULE_ATTRIBUTES)
@@ -312,13 +320,15 @@ def _stamp_first_publication(_mapper, _connection, event: Event) -> None:
 
 @sqlalchemy_event.listens_for(Event, "before_update")
 def _remember_previous_start(_mapper, _connection, event: Event) -> None:
+    """A move of an activity that was ever published: search engines knew the old start, also
+    when it went back to draft in between. A move flushed in steps counts from where it began."""
     state = sqlalchemy_inspect(event)
-    status = state.attrs.status.history
-    was_published = (status.deleted[0] if status.deleted else event.status) is (
-        EventStatus.published)
     moved = state.attrs.starts_at.history
-    if was_published and moved.deleted and moved.deleted[0] != event.starts_at:
-        event.previous_starts_at = moved.deleted[0]
+    if event.published_at is not None and moved.deleted and moved.deleted[0] is not None:
+        starts = state.session.info.setdefault("starts_before_transaction", {})
+        original = starts.setdefault(event.id, moved.deleted[0])
+        if original != event.starts_at:
+            event.previous_starts_at = original
     _stamp_first_publication(_mapper, _connection, event)
 
 
@@ -337,6 +347,7 @@ def _raise_sequence_on_schedule_change(_mapper, _connection, event: Event) -> No
 @sqlalchemy_event.listens_for(Session, "after_rollback")
 def _forget_raised_sequences(session: Session) -> None:
     session.info.pop("sequence_raised", None)
+    session.info.pop("starts_before_transaction", None)
 
 
 class Registration(db.Model):

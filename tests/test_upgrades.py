@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy.engine import make_url
 
 from scheduler import create_app
@@ -118,4 +118,15 @@ def test_an_upgrade_from_the_first_migration_keeps_every_row(empty_database):
     assert visitor.get("/activiteiten/upgrade-vorming").status_code == 200
     assert "Upgrade 900" in visitor.get(f"/inschrijving/{TOKEN}").text
     with app.app_context():
+        # Activities published before the release count as published when they were made.
+        assert db.session.get(Event, 900).published_at == MOMENT
+        db.session.remove()
+        # Back one release and forward again: the activities keep their themes and people.
+        downgrade(revision="f3b9d1e7a2c4")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM event_themes")).scalar() == 1
+            assert connection.execute(sa.text("SELECT count(*) FROM registrations")).scalar() == 2
+        upgrade()
+        assert [theme.slug for theme in db.session.get(Event, 900).themes] == ["upgrade-thema"]
+        db.session.remove()
         db.engine.dispose()

@@ -51,7 +51,7 @@ Deze website is **gedeeltelijk in overeenstemming** met de Web Content Accessibi
 
 ## Opstelling van deze verklaring
 
-Deze verklaring is opgesteld op 29 november 2026. Ze steunt op een zelfbeoordeling door het team: elke publieke pagina wordt bij elke wijziging van de website automatisch getest met axe in een echte browser (geen ernstige of kritieke fouten toegestaan), en de belangrijkste taken (een activiteit zoeken, inschrijven, annuleren, je gegevens aanpassen) worden met het toetsenbord alleen doorlopen.
+Deze verklaring is opgesteld op 29 november 2026. Ze steunt op een zelfbeoordeling door het team: bij elke wijziging van de website worden de belangrijkste publieke pagina's (de agenda, een activiteit, inschrijven, de persoonlijke pagina's, het aanbod, deze verklaring en de agenda om in te sluiten) en de beheerpagina's automatisch getest met axe in een echte browser, en mag geen enkele ernstige of kritieke fout overblijven. Een volledige audit door een externe partij is nog niet gebeurd.
 
 ## Handhavingsprocedure
 
@@ -60,7 +60,9 @@ Ben je niet tevreden over hoe we op je melding reageren, dan kan je een klacht i
 
 def downgrade():
     op.execute("DELETE FROM content_blocks WHERE key = 'accessibility'")
-    with op.batch_alter_table("events") as batch_op:
+    # In place (SQLite 3.35+ drops a column itself): rebuilding the table would make SQLite, with
+    # its foreign keys on, refuse the drop or cascade it into every theme link.
+    with op.batch_alter_table("events", recreate="never") as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_published_at"))
         batch_op.drop_column("previous_starts_at")
         batch_op.drop_column("published_at")

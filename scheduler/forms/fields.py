@@ -48,6 +48,7 @@ KIND_SLUGS = {
     "werkbezoek": EventKind.visit,
     "intervisie": EventKind.intervision,
 }
+KIND_SLUG = {kind: slug for slug, kind in KIND_SLUGS.items()}
 
 
 MONTH_NAMES = (

@@ -240,7 +240,17 @@ class ReachForm(FlaskForm):
     soort = SelectField("Soort", default="", choices=choices(
         ("", "Alle soorten"), *((slug, labels.KIND[kind]) for slug, kind in KIND_SLUGS.items())))
     # The NIS code of the municipality clicked on the map.
-    gemeente = StringField("Gemeente", validators=[Optional(), Regexp(r"^\d{5}$")])
+    gemeente = StringField("Gemeente", validators=[Optional(), Regexp(r"^[0-9]{5}$")])
+
+    def validate_van(self, field) -> None:
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("Kies een datum tussen 2000 en 2100.")
+
+    def validate_tot(self, field) -> None:
+        if field.data and not 2000 <= field.data.year <= 2100:
+            raise ValidationError("Kies een datum tussen 2000 en 2100.")
+        if field.data and self.van.data and field.data < self.van.data:
+            raise ValidationError("De einddatum ligt voor de begindatum.")
 
 
 class SeriesForm(PlanningForm):

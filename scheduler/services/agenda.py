@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from scheduler import dates
@@ -70,6 +70,22 @@ def list_upcoming_events(
     filters: AgendaFilters, now: datetime, page: int = 1, page_size: int = 20
 ) -> Page:
     """One page of the published and cancelled activities that have not ended, soonest first."""
+    return _page(_upcoming(filters, now), page, page_size)
+
+
+def list_upcoming_after(filters: AgendaFilters, now: datetime,
+                        after: tuple[datetime, int] | None, page_size: int) -> Page:
+    """The upcoming activities that come after (start, id) in the agenda's order. Unlike a page
+    number, this does not shift when an activity on an earlier page ends in the meantime."""
+    query = _upcoming(filters, now)
+    if after is not None:
+        starts_at, event_id = after
+        query = query.where(or_(Event.starts_at > starts_at,
+                                and_(Event.starts_at == starts_at, Event.id > event_id)))
+    return _page(query, 1, page_size)
+
+
+def _upcoming(filters: AgendaFilters, now: datetime) -> Select:
     query = _public_events().where(Event.ends_at > now)
     if filters.kind:
         query = query.where(Event.kind == filters.kind)
@@ -84,8 +100,7 @@ def list_upcoming_events(
     if filters.month:
         start, end = dates.month_bounds(*filters.month)
         query = query.where(Event.starts_at >= start, Event.starts_at < end)
-    query = query.order_by(Event.starts_at, Event.id)
-    return _page(query, page, page_size)
+    return query.order_by(Event.starts_at, Event.id)
 
 
 def list_past_events(now: datetime, page: int = 1, page_size: int = 20) -> Page:

@@ -5,15 +5,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from scheduler import dates, labels
-from scheduler.forms.fields import KIND_SLUGS
+from scheduler.forms.fields import KIND_SLUG
 from scheduler.markdown import plain_text
 from scheduler.models import Event, Series, Theme
 from scheduler.services.agenda import describe_availability
 from scheduler.services.places import Seats
 
 SCHEMA = "https://schema.org/"
-KIND_SLUG = {kind: slug for slug, kind in KIND_SLUGS.items()}
-# At most this share of the places left is "limited availability" to a search engine.
+# Places left up to this share of the capacity are "limited availability" to a search engine.
 LIMITED_SHARE = 0.2
 
 PageUrl = Callable[[str], str]
@@ -99,7 +98,8 @@ def event_json_ld(event: Event, seats: Seats, sessions: list[Event], now: dateti
         "audience": {"@type": "Audience",
                      "audienceType": f"{labels.AUDIENCE[event.audience]} van lokale besturen"},
         "about": [theme.name for theme in event.themes],
-        "offers": _without_empty({
+        # An activity that is over is on offer no more.
+        "offers": None if event.has_ended(now) else _without_empty({
             "@type": "Offer",
             "url": url + "#registration",
             "price": "0",
@@ -137,7 +137,7 @@ def activity_resource(event: Event, seats: Seats, now: datetime, page_url: PageU
         "url": page_url(event.slug),
         "title": event.title,
         "kind": KIND_SLUG[event.kind],
-        "status": "cancelled" if event.is_cancelled else "scheduled",
+        "status": status_code(event),
         "cancellation_reason": event.cancellation_reason or None,
         "summary": event.summary,
         "description": event.description,
@@ -170,17 +170,22 @@ def activity_resource(event: Event, seats: Seats, now: datetime, page_url: PageU
     }
 
 
+def status_code(event: Event) -> str:
+    return "cancelled" if event.is_cancelled else "scheduled"
+
+
+def session_resource(session: Event, page_url: PageUrl) -> dict:
+    return {"slug": session.slug, "url": page_url(session.slug), "title": session.title,
+            "starts_at": moment(session.starts_at), "ends_at": moment(session.ends_at),
+            "status": status_code(session)}
+
+
 def series_resource(series: Series, sessions: list[Event], page_url: PageUrl) -> dict:
     return {
         "slug": series.slug,
         "title": series.title,
         "summary": series.summary,
         "kind": KIND_SLUG[series.kind],
-        "sessions": [
-            {"slug": session.slug, "url": page_url(session.slug), "title": session.title,
-             "starts_at": moment(session.starts_at), "ends_at": moment(session.ends_at),
-             "status": "cancelled" if session.is_cancelled else "scheduled"}
-            for session in sessions
-        ],
+        "sessions": [session_resource(session, page_url) for session in sessions],
     }
 

@@ -20,6 +20,8 @@ MARGIN = 6
 # Participants per municipality, upwards: each class from this many on.
 CLASS_STARTS = (1, 3, 6, 11, 21)
 CLASS_LABELS = ("1–2", "3–5", "6–10", "11–20", "21 of meer")
+# A closed border shorter than this (in tenths of a map unit) is not outlined.
+SMALLEST_OUTLINED_LOOP = 120
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ def _ring_path(ring: list[tuple[int, int]]) -> str:
     return f"M{_step(*ring[0])}l" + " ".join(steps) + "z"
 
 
+def _length(line: list[tuple[int, int]]) -> float:
+    return sum(math.dist(start, end) for start, end in zip(line, line[1:], strict=False))
+
+
 def _province_borders(segments: dict[tuple, list[str]]) -> str:
     """Where a municipality meets another province, or nothing (the region's edge)."""
     border = [pair for pair, provinces in segments.items()
@@ -141,6 +147,9 @@ def _province_borders(segments: dict[tuple, list[str]]) -> str:
         lines.append(line)
     parts = []
     for line in lines:
+        if line[0] == line[-1] and _length(line) < SMALLEST_OUTLINED_LOOP:
+            # Baarle-Hertog's enclaves: a border drawn around them would hide their colour.
+            continue
         (x, y), steps = line[0], []
         for next_x, next_y in line[1:]:
             steps.append(_step(next_x - x, next_y - y))

@@ -31,7 +31,8 @@ class YearlyReport:
     held: dict[int, dict[EventKind, int]]
     cancelled: int
     # Confirmed registrations (an enrolment in a series once), and of the activities that ended,
-    # how many registrations there were and how many of those people were present.
+    # how many registrations there were and how many people were present (attendance taken
+    # ahead of an activity does not count before it is over).
     registered: int
     registered_for_ended: int
     present: int
@@ -84,7 +85,7 @@ def yearly_report(year: int, now: datetime) -> YearlyReport:
     present = db.session.scalar(
         select(func.count(distinct(Attendance.registration_id)))
         .join(Event, Event.id == Attendance.event_id)
-        .where(*published_in_year, Attendance.is_present.is_(True)))
+        .where(*published_in_year, Event.ends_at <= now, Attendance.is_present.is_(True)))
     roles = dict.fromkeys(Role, 0) | dict(db.session.execute(
         select(Registration.role, func.count(distinct(Registration.id)))
         .join(Event, places.covers_event()).where(*published_in_year, *counted)

@@ -6,7 +6,7 @@ and no meeting links, sets no cookie, and is kept in memory like the agenda. Err
 """
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 
@@ -27,6 +27,8 @@ from scheduler.views.events import (
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 # Places change with every registration: a client asks again after a minute, with its ETag.
 FRESH_SECONDS = 60
 
@@ -79,25 +81,41 @@ def activities():
     """The upcoming activities, with the agenda's filters, one page at a time."""
     now = utcnow()
     repeated = {name: ["Geef deze parameter één keer."]
-                for name in (*FILTER_NAMES, "pagina") if len(request.args.getlist(name)) > 1}
+                for name in (*FILTER_NAMES, "na") if len(request.args.getlist(name)) > 1}
     if repeated:
         return problem(400, "Een of meer parameters zijn ongeldig.", errors=repeated)
     form, valid = read_agenda_filters(now)
-    if not valid:
-        errors = {field.name: field.errors for field in form if field.errors}
+    after = _cursor(request.args.get("na"))
+    errors = {field.name: field.errors for field in form
+              if field.errors and field.name != "pagina"}
+    if after is False:
+        errors["na"] = ["Gebruik het adres in 'next' zoals het is."]
+    if errors:
         return problem(400, "Een of meer parameters zijn ongeldig.", errors=errors)
-    page = form.pagina.data or 1
-    upcoming = agenda.list_upcoming_events(
-        chosen_filters(form), now, page, current_app.config["API_PAGE_SIZE"])
+    upcoming = agenda.list_upcoming_after(
+        chosen_filters(form), now, after or None, current_app.config["API_PAGE_SIZE"])
     seats = places.summaries(upcoming.events)
+    last = upcoming.events[-1] if upcoming.events else None
     payload = {
         "items": [open_data.activity_resource(event, seats[event.id], now, activity_url)
                   for event in upcoming.events],
-        "next": public_url("api.activities", **filter_arguments(form), pagina=page + 1)
+        "next": public_url("api.activities", **filter_arguments(form),
+                           na=f"{(last.starts_at - EPOCH) // MICROSECOND}-{last.id}")
         if upcoming.has_more else None,
     }
-    # As on the agenda: later pages shift when an activity on an earlier one ends.
-    return _answer(payload, upcoming_until(upcoming, now) if page == 1 else None)
+    return _answer(payload, upcoming_until(upcoming, now))
+
+
+def _cursor(value: str | None) -> tuple[datetime, int] | None | bool:
+    """The start and id after which a page begins, from ``na=<microseconds since 1970>-<id>``;
+    False when the value is not one this API wrote."""
+    if value is None:
+        return None
+    moment, _, event_id = value.partition("-")
+    if not (moment.isascii() and moment.isdigit() and event_id.isascii()
+            and event_id.isdigit() and len(moment) <= 17 and len(event_id) <= 10):
+        return False
+    return EPOCH + int(moment) * MICROSECOND, int(event_id)
 
 
 @bp.get("/activities/<slug:slug>")
@@ -110,8 +128,8 @@ def activity(slug: str):
     seats = places.summaries([event])[event.id]
     payload = open_data.activity_resource(event, seats, now, activity_url)
     if event.series:
-        payload["sessions"] = open_data.series_resource(
-            event.series, agenda.list_sessions(event.series), activity_url)["sessions"]
+        payload["sessions"] = [open_data.session_resource(session, activity_url)
+                               for session in agenda.list_sessions(event.series)]
     return _answer(payload, event.next_change(now) or now + timedelta(days=1))
 
 

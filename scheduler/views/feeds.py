@@ -8,11 +8,12 @@ from datetime import timedelta
 
 from cachetools import LRUCache
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.http import is_resource_modified
 
 from scheduler import dates, labels
 from scheduler.extensions import db
-from scheduler.forms.fields import KIND_SLUGS
+from scheduler.forms.fields import KIND_SLUG, KIND_SLUGS
 from scheduler.forms.public import EmbedForm, SubscribeForm
 from scheduler.htmx import page_or_partial, with_pushed_url
 from scheduler.links import activity_url, public_url
@@ -20,9 +21,11 @@ from scheduler.models import Event, Series, Theme, utcnow
 from scheduler.response_cache import answer_conditionally, share_until
 from scheduler.services import agenda as agenda_service
 from scheduler.services import calendar, feeds
-from scheduler.services.open_data import KIND_SLUG
 
 bp = Blueprint("feeds", __name__)
+# What a web developer pastes into their page; format() escapes the address and the title.
+EMBED_SNIPPET = Markup('<iframe src="{}" title="{}" width="100%" height="600" style="border:0" '
+                       'loading="lazy"></iframe>')
 THEME_SLUG = re.compile(r"[a-z0-9-]{1,80}")
 # The latest built bodies by ETag, so a feed is built once per change per process.
 _bodies: LRUCache[str, bytes] = LRUCache(maxsize=64)
@@ -189,6 +192,7 @@ def _subscribe_page(partial_template: str, push_url: bool) -> Response:
     embed_choice = {name: embed_form[name].data for name in ("soort", "thema")
                     if embed_form[name].data and not embed_form[name].errors}
     feed_url = public_url("feeds.agenda", soort=kinds, thema=themes)
+    embed_url = public_url("events.embed", **embed_choice)
     response = page_or_partial(
         "feeds/subscribe.html",
         partial_template,
@@ -197,7 +201,10 @@ def _subscribe_page(partial_template: str, push_url: bool) -> Response:
         webcal_url="webcal://" + feed_url.split("://", 1)[1],
         google_url="https://calendar.google.com/calendar/r?cid=" + feed_url,
         embed_form=embed_form,
-        embed_url=public_url("events.embed", **embed_choice),
+        # The HTML as text: shown escaped in the field, copied as it is.
+        snippet=str(EMBED_SNIPPET.format(
+            embed_url, "Agenda: " + current_app.config["PROGRAMME_NAME"])),
+        embed_url=embed_url,
         preview_url=url_for("events.embed", **embed_choice),
     )
     if not push_url:

@@ -12,7 +12,7 @@ from scheduler.dates import brussels_to_utc, format_day, local
 from scheduler.extensions import db
 from scheduler.forms.fields import KIND_SLUGS, MONTH_NAMES, ConfirmForm
 from scheduler.forms.staff import ReachForm
-from scheduler.models import utcnow
+from scheduler.models import EventKind, utcnow
 from scheduler.services import audit, moderation, outbox, places, planning, reach, reach_map
 from scheduler.services import yearly_report as yearly_report_service
 from scheduler.views.staff.blueprint import bp
@@ -60,16 +60,24 @@ def drawn_reach_map(report: reach.ReachReport, summary: str, link_args: dict,
     return drawn
 
 
-def map_summary(report: reach.ReachReport, first: date, last: date) -> str:
+def map_summary(report: reach.ReachReport, first: date, last: date,
+                kind: EventKind | None = None) -> str:
+    which = f" met {labels.KIND_PLURAL[kind].lower()}" if kind else ""
     return (f"Kaart van Vlaanderen en Brussel: {len(report.rows)} van de "
-            f"{report.municipality_count} gemeenten bereikt van {first:%d/%m/%Y} tot en met "
-            f"{last:%d/%m/%Y}; de tabellen hieronder geven dezelfde cijfers.")
+            f"{report.municipality_count} gemeenten bereikt{which} van {first:%d/%m/%Y} tot en "
+            f"met {last:%d/%m/%Y}; de tabellen hieronder geven dezelfde cijfers.")
+
+
+def _given_once(*names: str) -> None:
+    if any(len(request.args.getlist(name)) > 1 for name in names):
+        abort(400)
 
 
 @bp.get("/bereik")
 def reach_report():
     """Municipalities and provinces reached in a period, per kind: a map, then the tables;
     a municipality clicked on the map narrows the table to it."""
+    _given_once("van", "tot", "soort", "gemeente")
     form = ReachForm(request.args)
     if not form.validate():
         abort(400)
@@ -83,7 +91,7 @@ def reach_report():
         abort(404)
     return render_template(
         "staff/reach.html", form=form, report=report, first=first, last=last,
-        reach_map=drawn_reach_map(report, map_summary(report, first, last), link_args,
+        reach_map=drawn_reach_map(report, map_summary(report, first, last, kind), link_args,
                             form.gemeente.data or None),
         selected=selected, link_args=link_args,
         selected_activities=reach.activities_of(selected.organisation, start, end, kind)
@@ -91,13 +99,19 @@ def reach_report():
     )
 
 
+# The first year the programme ran in this application.
+FIRST_REPORT_YEAR = 2025
+
+
 def _report_year() -> int:
     """The year asked for in ?jaar=, by default the current one; anything else is a 400."""
     current = local(utcnow()).year
+    _given_once("jaar")
     asked = request.args.get("jaar")
     if asked is None:
         return current
-    if not asked.isdigit() or not 2000 <= int(asked) <= current + 5:
+    if not (asked.isascii() and asked.isdigit() and len(asked) == 4
+            and 2000 <= int(asked) <= current + 5):
         abort(400)
     return int(asked)
 
@@ -111,7 +125,8 @@ def yearly_report():
     first, last = date(year, 1, 1), date(year, 12, 31)
     return render_template(
         "staff/report.html", report=report, kinds=yearly_report_service.KINDS,
-        month_names=MONTH_NAMES, years=range(local(utcnow()).year, 2024, -1),
+        month_names=MONTH_NAMES,
+        years=sorted({*range(FIRST_REPORT_YEAR, local(utcnow()).year + 2), year}, reverse=True),
         now_label=format_day(utcnow()),
         reach_map=drawn_reach_map(report.reach, map_summary(report.reach, first, last),
                                   {"van": first.isoformat(), "tot": last.isoformat()}),
@@ -133,7 +148,7 @@ def yearly_report_csv():
         ["Inschrijvingen", "Ingeschreven (bevestigd)", report.registered],
         ["Inschrijvingen", "Ingeschreven voor afgelopen activiteiten", report.registered_for_ended],
         ["Inschrijvingen", "Aanwezig", report.present],
-        ["Inschrijvingen", "Opkomst (%)", "" if report.attendance_rate is None
+        ["Inschrijvingen", "Opkomst", "" if report.attendance_rate is None
          else labels.percent(report.attendance_rate)],
         *(["Rol", labels.ROLE[role], count] for role, count in report.roles.items()),
         ["Vormingsaanvragen", "Ontvangen", report.requests_received],
@@ -153,6 +168,7 @@ def yearly_report_csv():
 @bp.get("/bereik.csv")
 def reach_csv():
     """The reach per municipality, for Excel in Belgium."""
+    _given_once("van", "tot", "soort", "gemeente")
     form = ReachForm(request.args)
     if not form.validate():
         abort(400)

@@ -100,7 +100,9 @@ PUBLIC_PAGE_OF_BLOCK = {
 def content_block(key: str):
     """Edit a public text, such as the referrals on the offering page."""
     block = db.first_or_404(db.select(ContentBlock).where(ContentBlock.key == key))
-    shown_on = PUBLIC_PAGE_OF_BLOCK[key]
+    shown_on = PUBLIC_PAGE_OF_BLOCK.get(key)
+    if shown_on is None:
+        abort(404)
     form = ContentBlockForm(obj=block)
     if form.validate_on_submit():
         if shown_on.needs_text and not form.body.data:
