@@ -31,8 +31,11 @@ FIELDS = {
     "details": ["first_name", "last_name", "function", "needs", "version"],
     "hand_over": ["first_name", "last_name", "email", "role", "function"],
     "agenda": ["soort", "thema", "provincie", "maand", "pagina"],
-    "subscribe": ["soort", "thema"],
+    "subscribe": ["soort", "thema", "insluiten-soort", "insluiten-thema"],
     "feed": ["soort", "thema", "provincie"],
+    "embed": ["soort", "thema", "provincie", "maand", "pagina"],
+    "api": ["soort", "thema", "provincie", "maand", "na", "pagina"],
+    "new": ["soort"],
 }
 
 
@@ -55,6 +58,9 @@ def test_no_hostile_input_gets_a_server_error_or_stores_anything_refused(app, cl
         "agenda": ("GET", "/"),
         "subscribe": ("GET", "/abonneren"),
         "feed": ("GET", "/agenda.ics"),
+        "embed": ("GET", "/embed"),
+        "api": ("GET", "/api/v1/activities"),
+        "new": ("GET", "/nieuw.atom"),
     }
     seen = {"requests": 0, "refused": 0}
     started = time.monotonic()

@@ -337,7 +337,8 @@ def test_an_activity_that_ends_between_two_pages_makes_nobody_miss_one(app, clie
 
 @pytest.mark.parametrize("query", ["soort=lezing", "thema=bestaat-niet", "provincie=Brabant",
                                    "maand=1999-01", "na=veel", "na=12-x", "na=-5",
-                                   "na=999999999999999999999-1"])
+                                   "na=999999999999999999999-1", "na=1-2147483648",
+                                   "na=1-" + "9" * 5000])
 def test_an_unknown_filter_is_a_problem_naming_the_parameter(client, query):
     response = api_get(client, "/api/v1/activities?" + query)
 

@@ -29,6 +29,8 @@ PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+# A row id beyond the database's integer is no cursor this API wrote.
+LARGEST_ID = 2**31 - 1
 # Places change with every registration: a client asks again after a minute, with its ETag.
 FRESH_SECONDS = 60
 
@@ -113,7 +115,8 @@ def _cursor(value: str | None) -> tuple[datetime, int] | None | bool:
         return None
     moment, _, event_id = value.partition("-")
     if not (moment.isascii() and moment.isdigit() and event_id.isascii()
-            and event_id.isdigit() and len(moment) <= 17 and len(event_id) <= 10):
+            and event_id.isdigit() and len(moment) <= 17 and len(event_id) <= 10
+            and int(event_id) <= LARGEST_ID):
         return False
     return EPOCH + int(moment) * MICROSECOND, int(event_id)
 
