@@ -89,7 +89,7 @@ def build_database(url: str, scale: int, now: datetime) -> Target:
                 "municipality_id": random.choice(organisation_ids),
                 "capacity": {0: None, 1: FULL_CAPACITY}.get(number, 30), "is_moderated": False,
                 "audience": "both", "cancellation_reason": "", "created_at": now,
-                "updated_at": now,
+                "updated_at": now, "published_at": now - timedelta(minutes=number),
             })
         for start in range(0, len(rows), 1000):
             db.session.execute(insert(Event), rows[start:start + 1000])
