@@ -2,7 +2,7 @@
 
 The shapes come from ``scheduler/data/municipality_shapes.geojson`` (see the README's data
 sources). They are projected once per process into SVG path data; a map is then only a class per
-municipality, so it is drawn on the server in microseconds and works offline.
+municipality, so it is drawn on the server in milliseconds and works offline.
 """
 
 import json

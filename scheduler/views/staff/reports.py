@@ -42,7 +42,7 @@ def _reach_period(form: ReachForm):
 
 
 def drawn_reach_map(report: reach.ReachReport, summary: str, link_args: dict,
-              selected: str | None = None) -> Markup:
+                    selected: str | None = None) -> Markup:
     """The map of the report, drawn once per data version, period, kind and selection."""
     version = current_app.extensions["response_cache"].data_version.current()
     maps = current_app.extensions.setdefault("reach_maps", LRUCache(maxsize=32))
