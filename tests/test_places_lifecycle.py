@@ -96,6 +96,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.read: list[Registration] | None = None
         self.invitations: dict[str, dict[str, tuple[str, datetime]]] = {}
         self.mail_folder = Path(tempfile.mkdtemp(prefix="lifecycle-mail-"))
+        # What search engines and the feed of new activities are told: the first publication
+        # once seen, and the start a public activity was last moved from.
+        self.first_published: dict[int, datetime] = {}
+        self.moved_from: dict[int, datetime] = {}
 
     @initialize(is_series=st.booleans(), capacity=CAPACITIES, maximum=MAXIMUMS,
                 moderated=st.booleans())
@@ -187,10 +191,13 @@ class LifecycleMachine(RuleBasedStateMachine):
     @step(hours=st.integers(-24, 48))
     def move_the_activity(self, hours: int) -> None:
         if isinstance(self.owner, Event):
+            start, was_public = self.owner.starts_at, self.owner.published_at is not None
             with contextlib.suppress(SchedulerError):
                 planning.save_event(self.owner, event_fields(
                     self.owner, starts_at=self.owner.starts_at + timedelta(hours=hours),
                     ends_at=self.owner.ends_at + timedelta(hours=hours)), self.staff)
+            if was_public and self.owner.starts_at != start:
+                self.moved_from[self.owner.id] = start
 
     @step(index=st.integers(0, 50))
     def cancel_through_the_link(self, index: int) -> None:
@@ -255,10 +262,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         """Staff save a session with another time and a capacity typed in the form."""
         session = self.sessions()[index % len(self.sessions())]
         if session.is_session and not session.is_cancelled:
+            start, was_public = session.starts_at, session.published_at is not None
             planning.save_event(session, event_fields(
                 session, capacity=capacity, is_moderated=False,
                 starts_at=session.starts_at + timedelta(hours=hours),
                 ends_at=session.ends_at + timedelta(hours=hours)), self.staff)
+            if was_public and hours:
+                self.moved_from[session.id] = start
 
     @step()
     def add_a_session(self) -> None:
@@ -308,6 +318,21 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert session.series_id == self.owner.id
                 assert (session.capacity, session.max_per_organisation,
                         session.is_moderated) == (None, None, False)
+
+    @invariant()
+    def search_engines_and_the_new_feed_read_what_happened(self) -> None:
+        """Public means published once, a moment that never changes; a public activity moved
+        is rescheduled from where it was, never from where it is."""
+        if not hasattr(self, "owner"):
+            return
+        for event in self.sessions():
+            if event.status is not EventStatus.draft:
+                assert event.published_at is not None
+            if event.published_at is not None:
+                first = self.first_published.setdefault(event.id, event.published_at)
+                assert event.published_at == first
+            assert event.previous_starts_at == self.moved_from.get(event.id)
+            assert event.previous_starts_at != event.starts_at
 
     @invariant()
     def places_are_never_overbooked(self) -> None:
