@@ -166,10 +166,13 @@ def _install_request_log(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from scheduler.views import (
         api,
+        attestations,
         auth,
+        evaluations,
         events,
         feeds,
         health,
+        materials,
         pages,
         registrations,
         requests,
@@ -185,6 +188,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(requests.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(attestations.bp)
+    app.register_blueprint(evaluations.bp)
+    app.register_blueprint(materials.bp)
     app.after_request(api.allow_any_origin)
     # Their forms are posted without a session; see scheduler.cross_origin.
     csrf.exempt(registrations.bp)

@@ -39,13 +39,18 @@ ENVIRONMENT_SETTINGS = (
     "MAIL_LEASE_SECONDS",
     "MAIL_REMINDER_DAYS",
     "PRIVACY_RETENTION_MONTHS",
+    "ATTESTATION_RETENTION_YEARS",
+    "EVALUATION_OPEN_DAYS",
+    "MATERIALS_FOLDER",
+    "MATERIALS_MAX_MEGABYTES",
 )
 INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS",
                     "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS", "PROXY_COUNT",
                     "FEED_HISTORY_MONTHS", "FEED_REFRESH_MINUTES", "FEED_CACHE_SECONDS",
                     "API_PAGE_SIZE", "NEW_FEED_SIZE",
                     "MAIL_MAX_ATTEMPTS", "MAIL_LEASE_SECONDS", "MAIL_REMINDER_DAYS",
-                    "PRIVACY_RETENTION_MONTHS")
+                    "PRIVACY_RETENTION_MONTHS", "ATTESTATION_RETENTION_YEARS",
+                    "EVALUATION_OPEN_DAYS", "MATERIALS_MAX_MEGABYTES")
 
 
 class Defaults:
@@ -86,6 +91,15 @@ class Defaults:
     MAIL_DEFAULT_SENDER = "radicalisering@vvsg.be"
     # Registrations are anonymised this many months after their activity (flask privacy purge).
     PRIVACY_RETENTION_MONTHS = 12
+    # An attestation of attendance can be verified this many years after the activity; then
+    # its record (name, activity, dates, hours) is deleted by flask privacy purge.
+    ATTESTATION_RETENTION_YEARS = 5
+    # The evaluation form takes answers until this many days after the activity; then its
+    # one-use links are deleted by flask privacy purge.
+    EVALUATION_OPEN_DAYS = 30
+    # Where uploaded materials are kept; None: the folder "materials" in the instance folder.
+    MATERIALS_FOLDER: str | None = None
+    MATERIALS_MAX_MEGABYTES = 20
     MAIL_MAX_ATTEMPTS = 8
     MAIL_LEASE_SECONDS = 600
     MAIL_REMINDER_DAYS = 2

@@ -3,13 +3,14 @@
 import enum
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -233,6 +234,9 @@ class Event(db.Model):
     # The start before the activity was last moved while published: search engines show it as
     # rescheduled from this date.
     previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When staff declared the attendance complete: attestations are mailed from then on, and a
+    # correction afterwards mails the one that replaces it.
+    attendance_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -632,3 +636,142 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     staff_user: Mapped[StaffUser | None] = relationship()
+
+
+class Attestation(db.Model):
+    """A certificate of attendance as it was issued: what it states is kept here, so it stays
+    verifiable after the registration is anonymised and whatever happens to the activity.
+
+    A correction issues a new one and marks this one replaced; staff may revoke one.
+    """
+
+    __tablename__ = "attestations"
+    __table_args__ = (
+        CheckConstraint("(event_id IS NULL) <> (series_id IS NULL)",
+                        name="attests_one_event_or_series"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What a third party types or scans: unguessable (see services.attestations.new_code).
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Kept after anonymisation (the registration row stays, nameless); None once erased.
+    registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registrations.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    person_name: Mapped[str] = mapped_column(String(201))
+    organisation_name: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
+    # The sessions attended, in order: [{"title", "starts_at", "ends_at"}] in ISO 8601 (UTC).
+    sessions: Mapped[list] = mapped_column(JSON)
+    minutes: Mapped[int]
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("attestations.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+    # After this moment the record is deleted by ``flask privacy purge``.
+    verifiable_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    registration: Mapped[Registration | None] = relationship()
+    replaced_by: Mapped["Attestation | None"] = relationship(remote_side=[id])
+
+    @property
+    def is_valid(self) -> bool:
+        return self.replaced_at is None and self.revoked_at is None
+
+
+class EvaluationQuestion(db.Model):
+    """One question of the evaluation form of a kind of activity, as staff worded it."""
+
+    __tablename__ = "evaluation_questions"
+    __table_args__ = (Index("ix_evaluation_questions_kind_position", "kind", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind))
+    position: Mapped[int] = mapped_column(default=0)
+    # "score" (1 to 5), "text" (an open answer) or "theme" (one of the themes).
+    answer_type: Mapped[str] = mapped_column(String(10))
+    label: Mapped[str] = mapped_column(String(300))
+    is_required: Mapped[bool] = mapped_column(default=False)
+    # A question taken out of the form keeps its answers.
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+
+class EvaluationInvitation(db.Model):
+    """The one-use link of one person to the evaluation of one activity.
+
+    It records whether it was used, never when, and no answer refers to it: who answered
+    what cannot be read from the database.
+    """
+
+    __tablename__ = "evaluation_invitations"
+    __table_args__ = (UniqueConstraint("registration_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    # For erasure and the mail; set to None when the person's data is erased.
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id"))
+    is_used: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EvaluationResponse(db.Model):
+    """One anonymous set of answers about one activity; only the day it came in is kept."""
+
+    __tablename__ = "evaluation_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True)
+    submitted_on: Mapped[date] = mapped_column(Date)
+
+    answers: Mapped[list["EvaluationAnswer"]] = relationship(
+        back_populates="response", cascade="all, delete-orphan")
+
+
+class EvaluationAnswer(db.Model):
+    """The answer to one question: a score, a text or a theme."""
+
+    __tablename__ = "evaluation_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("evaluation_responses.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("evaluation_questions.id"), index=True)
+    score: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text, default="")
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("themes.id", ondelete="SET NULL"))
+
+    response: Mapped[EvaluationResponse] = relationship(back_populates="answers")
+    question: Mapped[EvaluationQuestion] = relationship()
+    theme: Mapped[Theme | None] = relationship()
+
+
+class Material(db.Model):
+    """A file or a link staff share with the participants of an activity or a series."""
+
+    __tablename__ = "materials"
+    __table_args__ = (
+        CheckConstraint("(event_id IS NULL) <> (series_id IS NULL)",
+                        name="material_of_one_event_or_series"),
+        CheckConstraint("(url IS NULL) <> (stored_name IS NULL)", name="material_file_or_link"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(500))
+    # A random name in MATERIALS_FOLDER; never derived from what the uploader called it.
+    stored_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(120), default="")
+    size_bytes: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    @property
+    def is_file(self) -> bool:
+        return self.stored_name is not None

@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from scheduler.response_cache import FROM_MEMORY
 
 REQUEST_ID = "scheduler.request_id"
-# Personal links: the token is what opens someone's registration or calendar.
-PERSONAL_PATHS = re.compile(r"^/+(inschrijving|mijn|wachtwoord)/+[^/]*")
+# Personal links: the token is what opens someone's registration, calendar or evaluation form,
+# and an attestation's code is what shows a name.
+PERSONAL_PATHS = re.compile(r"^/+(inschrijving|mijn|wachtwoord|evaluatie|attest)/+[^/]*")
 # Someone typing their address into the address bar still leaves a 404 to log.
 ADDRESS = re.compile(r"[^/]*@[^/]*")
 # An id a proxy in front already gave the request, if it looks like one.

@@ -53,6 +53,10 @@ CALENDAR_METHOD: dict[str, str | None] = {
     "handed_over": "CANCEL",
     "handover_received": "REQUEST",
     "handover_not_needed": None,
+    # After the activity: the attestation in attachment, the evaluation form, new materials.
+    "attestation": None,
+    "evaluation": None,
+    "materials_added": None,
 }
 
 
@@ -108,12 +112,19 @@ def queue(
     extra: str = "",
     dedupe_key: str | None = None,
     with_calendar: bool = True,
+    action: tuple[str, str] | None = None,
+    attestation_id: int | None = None,
+    send_after: datetime | None = None,
 ) -> None:
     """Add a mail about ``registration`` to the outbox; the caller commits.
 
     The row keeps what happened (the kind, and the facts of that moment that must not change
     afterwards); the sender composes the words and the invitation (``compose``). Nothing is
     queued for a registration whose personal data was erased or anonymised.
+
+    ``action`` is the one thing the mail asks to do, as (label, address); ``attestation_id``
+    puts that attestation in attachment as a PDF; ``send_after`` holds the mail back so that
+    what happens meanwhile goes out in it too.
     """
     if registration.anonymised_at is not None or not registration.email.strip():
         return
@@ -131,11 +142,13 @@ def queue(
             "colleague": registration.handed_over_to_name,
             "extra": extra,
             "calendar": with_calendar,
+            "action": list(action) if action else None,
+            "attestation_id": attestation_id,
             # In development links follow the address the person used; the sender has none.
             "base_url": public_base_url(),
         },
         "message_id": new_message_id(),
-        "next_attempt_at": utcnow(),
+        "next_attempt_at": send_after or utcnow(),
     }
     try:
         validate_email(registration.email, check_deliverability=False)
@@ -188,6 +201,8 @@ class Words:
     html_body: str
     calendar: str | None = None
     calendar_method: str | None = None
+    # (file name, MIME type, bytes): made again at every attempt, never kept in the outbox.
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
     @classmethod
     def kept_in(cls, message: OutboxMessage) -> "Words":
@@ -240,6 +255,7 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
         "recipient_name": clean_header(registration.first_name, 100),
         "lead": lead,
         "extra": facts["extra"],
+        "action": facts.get("action"),
         "target": target,
         "sessions": sessions,
         "event": event,

@@ -52,6 +52,9 @@ def as_email(message: OutboxMessage, words: notifications.Words) -> EmailMessage
                               params={"method": words.calendar_method, "charset": "utf-8"})
         email.add_attachment(data, maintype="application", subtype="ics",
                              filename="activiteit.ics")
+    for filename, content_type, data in words.attachments:
+        maintype, _slash, subtype = content_type.partition("/")
+        email.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return email
 
 

@@ -27,7 +27,16 @@ from scheduler.forms.public import (
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
 from scheduler.models import RegistrationStatus, utcnow
-from scheduler.services import agenda, feeds, handover, notifications, people, places
+from scheduler.services import (
+    agenda,
+    attestations,
+    feeds,
+    handover,
+    materials,
+    notifications,
+    people,
+    places,
+)
 from scheduler.services import registrations as registration_service
 from scheduler.views.events import render_detail
 
@@ -156,6 +165,8 @@ def detail(token: str):
         position=places.waiting_position(registration),
         now=now,
         feed_url=feed_url,
+        attestation=attestations.shown_to(registration),
+        materials=materials.for_registration(registration),
     )
     return _private(make_response(html))
 

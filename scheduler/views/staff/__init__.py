@@ -3,6 +3,9 @@
 from scheduler.views.staff import (  # noqa: F401
     accounts,
     activities,
+    attestations,
+    evaluations,
+    materials,
     participants,
     privacy,
     reports,

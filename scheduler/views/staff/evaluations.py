@@ -1,0 +1,3 @@
+"""Staff pages for evaluations: the questions per kind and the results."""
+
+from scheduler.views.staff.blueprint import bp  # noqa: F401
