@@ -210,6 +210,7 @@ def _register_template_helpers(app: Flask) -> None:
         when=dates.format_when,
         month=dates.format_month,
         short_datetime=dates.format_short_datetime,
+        duration=dates.format_duration,
         markdown=render_markdown,
     )
     app.jinja_env.add_extension("jinja2.ext.do")

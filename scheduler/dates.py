@@ -73,6 +73,15 @@ def format_when(starts_at: datetime, ends_at: datetime) -> str:
     )
 
 
+def format_duration(minutes: int) -> str:
+    """E.g. '3 uur', '1 uur 30 minuten', '45 minuten'."""
+    hours, rest = divmod(minutes, 60)
+    parts = [f"{hours} uur"] if hours else []
+    if rest or not hours:
+        parts.append("1 minuut" if rest == 1 else f"{rest} minuten")
+    return " ".join(parts)
+
+
 @lru_cache(maxsize=8192)
 def format_short_datetime(moment: datetime) -> str:
     """E.g. '12 januari 2027 om 9.00 uur'."""

@@ -27,7 +27,8 @@ from tests.fixtures.factories import StaffLogin
 from tests.helpers import applicant, event_form, form_data, words
 
 SAMPLE_VALUES = {"event_id": 1, "registration_id": 1, "user_id": 1, "series_id": 1,
-                 "request_id": 1, "part_id": 1}
+                 "request_id": 1, "part_id": 1, "attestation_id": 1,
+                 "material_id": 1, "question_id": 1}
 
 
 def staff_endpoints(app) -> list[tuple[str, str, str]]:
@@ -39,6 +40,7 @@ def staff_endpoints(app) -> list[tuple[str, str, str]]:
         for name, value in SAMPLE_VALUES.items():
             path = path.replace(f"<int:{name}>", str(value))
         path = path.replace("<key>", "referrals")
+        path = path.replace("<kind>", "training")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             rules.append((rule.endpoint, method, path))
     return rules

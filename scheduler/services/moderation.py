@@ -20,7 +20,7 @@ from scheduler.models import (
     StaffUser,
     utcnow,
 )
-from scheduler.services import audit, notifications, places
+from scheduler.services import attestations, audit, notifications, places
 from scheduler.services.registrations import Applicant, Outcome, register, release_place
 
 
@@ -104,7 +104,8 @@ def promote(registration: Registration, event_id: int, staff: StaffUser) -> None
 
 def set_attendance(registration: Registration, event: Event, present: bool,
                    staff: StaffUser) -> Attendance:
-    """Record whether the person was there; recording again overwrites."""
+    """Record whether the person was there; recording again overwrites. The attestation
+    follows: issued, corrected (and mailed again once the attendance is final) or withdrawn."""
     attendance = db.session.scalars(
         select(Attendance).where(Attendance.registration_id == registration.id,
                                  Attendance.event_id == event.id)
@@ -114,6 +115,8 @@ def set_attendance(registration: Registration, event: Event, present: bool,
                                 is_present=present)
         db.session.add(attendance)
     attendance.is_present = present
+    db.session.flush()
+    attestations.bring_up_to_date(registration)
     audit.record(staff, "registration.attendance", "registration", registration.id,
                  f"{'aanwezig' if present else 'afwezig'} op {event.slug}")
     db.session.commit()

@@ -20,6 +20,7 @@ from scheduler.extensions import db
 from scheduler.links import public_base_url, public_url
 from scheduler.models import (
     ACTIVE_STATUSES,
+    Attestation,
     Event,
     EventStatus,
     MailStatus,
@@ -29,7 +30,7 @@ from scheduler.models import (
     Series,
     utcnow,
 )
-from scheduler.services import calendar, places
+from scheduler.services import attestation_document, calendar, places
 
 # The kinds of mail about a registration: their words are in templates/mail/kinds/<kind>.txt,
 # here only the iTIP method of the calendar part each one carries (None: no invitation).
@@ -173,6 +174,11 @@ def is_superseded(message: OutboxMessage) -> bool:
     registration = message.registration
     if registration is None or registration.anonymised_at is not None:
         return True
+    if message.facts.get("attestation_id") is not None:
+        # An attestation replaced or revoked before its mail left is not sent: its successor
+        # has its own mail, and a revoked one is not to be handed out.
+        attestation = db.session.get(Attestation, message.facts["attestation_id"])
+        return attestation is None or not attestation.is_valid
     newer = db.session.execute(
         select(OutboxMessage.kind, OutboxMessage.event_id).where(
             OutboxMessage.registration_id == message.registration_id,
@@ -273,6 +279,11 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
     # The address stays the one of the moment (erasure and access find the mail by it); the
     # name is the one the person gave last, as in the greeting.
     name = clean_header(f"{registration.first_name} {registration.last_name}")
+    attachments = ()
+    if facts.get("attestation_id") is not None:
+        attestation = db.session.get(Attestation, facts["attestation_id"])
+        attachments = ((attestation_document.file_name(attestation), "application/pdf",
+                        attestation_document.render(attestation, base)),)
     return Words(
         recipient_name=name,
         subject=clean_header(subject, 250),
@@ -282,6 +293,7 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
                              sessions, with_meeting_link=confirmed, now=now, base_url=base)
         if method else None,
         calendar_method=method,
+        attachments=attachments,
     )
 
 

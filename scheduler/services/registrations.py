@@ -33,7 +33,7 @@ from scheduler.models import (
     StaffUser,
     utcnow,
 )
-from scheduler.services import audit, notifications, people, places
+from scheduler.services import attestations, audit, notifications, people, places
 from scheduler.services.organisations import municipality_id
 from scheduler.services.tokens import find_by_token
 
@@ -270,6 +270,8 @@ def correct_details(token: str, details: OwnDetails, seen_version: str | None = 
         # A new name on a place is worth knowing in a closed group; what it was is not kept.
         audit.record(None, "registration.rename", "registration", registration.id,
                      "naam aangepast door de persoon zelf")
+        # Between two sessions of a series an attestation may already carry the old name.
+        attestations.bring_up_to_date(registration)
     db.session.commit()
     return registration
 

@@ -47,7 +47,7 @@ def _registration_limit() -> str:
     return current_app.config["REGISTRATION_RATE_LIMIT"]
 
 
-def _private(response):
+def private(response):
     """Personal pages stay out of caches and never leak their address through a Referer to
     another site. Our own site does get it: with "no-referrer" a browser sends "Origin: null"
     with the page's forms, which the cross-origin check cannot tell from a forged post."""
@@ -66,7 +66,7 @@ def _registration_or_404(token: str):
 def _personal_form(template: str, registration, form, **context):
     """A form on a personal page; 422 while it is refused, so nothing was stored."""
     html = render_template(template, registration=registration, form=form, **context)
-    return _private(make_response(html, 422 if form.errors or form.form_errors else 200))
+    return private(make_response(html, 422 if form.errors or form.form_errors else 200))
 
 
 def _form_refused(slug: str, form: RegistrationForm):
@@ -99,7 +99,7 @@ def create(slug: str):
         return redirect(url_for("registrations.sent", slug=slug), 303)
     html = render_template("registrations/_outcome.html", title=outcome.title,
                            closed_group=outcome.closed_group)
-    return with_trigger(_private(make_response(html)), "registration-created")
+    return with_trigger(private(make_response(html)), "registration-created")
 
 
 @bp.get("/activiteiten/<slug:slug>/ingeschreven")
@@ -139,7 +139,7 @@ def overview():
         return redirect(url_for("registrations.overview", verstuurd=1), 303)
     html = render_template("registrations/overview.html", form=form,
                            sent=request.args.get("verstuurd") == "1")
-    return _private(make_response(html, 422 if form.errors else 200))
+    return private(make_response(html, 422 if form.errors else 200))
 
 
 @bp.get("/inschrijving/<token:token>")
@@ -168,7 +168,7 @@ def detail(token: str):
         attestation=attestations.shown_to(registration),
         materials=materials.for_registration(registration),
     )
-    return _private(make_response(html))
+    return private(make_response(html))
 
 
 @bp.post("/inschrijving/<token:token>/agenda-link-vernieuwen")
@@ -201,7 +201,7 @@ def cancel(token: str):
             flash("Je inschrijving is geannuleerd. Bedankt om je plaats vrij te maken.", "success")
         return redirect(url_for("registrations.detail", token=token), 303)
     html = render_template("registrations/cancel.html", registration=registration, form=form)
-    return _private(make_response(html))
+    return private(make_response(html))
 
 
 @bp.route("/inschrijving/<token:token>/gegevens", methods=["GET", "POST"])

@@ -1,3 +1,86 @@
-"""Staff actions on attestations: attendance made final, revoking."""
+"""Staff actions on attestations: the attendance of an activity made final, one attestation
+looked at, downloaded, revoked or issued again."""
 
-from scheduler.views.staff.blueprint import bp  # noqa: F401
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from scheduler.errors import SchedulerError
+from scheduler.extensions import db
+from scheduler.forms.attestations import RevokeForm
+from scheduler.forms.fields import ConfirmForm
+from scheduler.models import Attestation, Event, Registration
+from scheduler.services import attestation_document, attestations
+from scheduler.views.attestations import pdf_response
+from scheduler.views.staff.blueprint import bp, button_action
+
+
+@bp.post("/activiteiten/<int:event_id>/aanwezigheid-definitief")
+def attendance_final(event_id: int):
+    """Declare the attendance complete: attestations go out (for a series, after its last
+    session's attendance is final too)."""
+    event = db.get_or_404(Event, event_id)
+    return button_action(
+        lambda: attestations.make_final(event, current_user),
+        lambda mailed: f"De aanwezigheid is definitief. {mailed} attesten worden gemaild.",
+        lambda _result: url_for("staff.participants", event_id=event_id))
+
+
+def _render(attestation: Attestation, form: RevokeForm, status: int = 200):
+    history = db.session.scalars(
+        select(Attestation).where(Attestation.registration_id == attestation.registration_id)
+        .order_by(Attestation.id.desc())).all() if attestation.registration_id else [attestation]
+    registration = attestation.registration
+    return render_template(
+        "staff/attestation.html", attestation=attestation, form=form, history=history,
+        sessions=attestation_document.sessions_of(attestation), registration=registration,
+        participants_event_id=_participants_event_id(attestation),
+        may_issue_again=registration is not None and history[0].revoked_at is not None,
+        withdrawn=attestations.is_withdrawn(attestation), action_form=ConfirmForm(),
+    ), status
+
+
+def _participants_event_id(attestation: Attestation) -> int | None:
+    if attestation.event_id is not None:
+        return attestation.event_id
+    registration = attestation.registration
+    sessions = registration.series.events if registration and registration.series else []
+    return sessions[0].id if sessions else None
+
+
+@bp.route("/attesten/<int:attestation_id>", methods=["GET", "POST"])
+def attestation(attestation_id: int):
+    """One attestation with its earlier versions; revoke it with a reason."""
+    found = db.get_or_404(Attestation, attestation_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            attestations.revoke(found, form.reden.data.strip(), current_user)
+        except SchedulerError as refusal:
+            form.reden.errors = [refusal.message]
+        else:
+            flash("Het attest is ingetrokken; de controlepagina zegt het.", "success")
+            return redirect(url_for("staff.attestation", attestation_id=found.id), 303)
+    return _render(found, form, 422 if form.errors else 200)
+
+
+@bp.get("/attesten/<int:attestation_id>/attest.pdf")
+def attestation_pdf(attestation_id: int):
+    return pdf_response(db.get_or_404(Attestation, attestation_id))
+
+
+@bp.post("/inschrijvingen/<int:registration_id>/attest-opnieuw")
+def attestation_issue_again(registration_id: int):
+    """After a revocation, a new attestation of what the person attended."""
+    registration = db.get_or_404(Registration, registration_id)
+    return button_action(
+        lambda: attestations.issue_again(registration, current_user),
+        "Er is een nieuw attest uitgereikt.",
+        lambda issued: _page_of(issued or attestations.latest_of([registration]).get(
+            registration.id)))
+
+
+def _page_of(attestation: Attestation | None) -> str:
+    if attestation is None:
+        return url_for("staff.events")
+    return url_for("staff.attestation", attestation_id=attestation.id)

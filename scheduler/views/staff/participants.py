@@ -10,8 +10,8 @@ from scheduler.extensions import db
 from scheduler.forms.fields import ConfirmForm
 from scheduler.forms.staff import StaffRegistrationForm
 from scheduler.htmx import is_htmx
-from scheduler.models import Event, Registration
-from scheduler.services import audit, handover, moderation, outbox, places
+from scheduler.models import Event, Registration, utcnow
+from scheduler.services import attestations, audit, handover, moderation, outbox, places
 from scheduler.services.organisations import municipality_names
 from scheduler.views.staff.blueprint import bp, button_action
 from scheduler.views.staff.exports import csv_download
@@ -36,6 +36,9 @@ def participants(event_id: int):
         seats=places.summaries([event])[event.id], action_form=ConfirmForm(),
         emails="; ".join(p.email for p in people if p.is_active),
         mails=outbox.delivery_by_registration([p.id for p in people]),
+        attestation_of=attestations.latest_of(people),
+        may_make_final=event.is_published and event.attendance_final_at is None
+        and event.has_started(utcnow()),
     )
 
 
@@ -90,6 +93,7 @@ def registration_attendance(event_id: int, registration_id: int):
         return render_template(
             "staff/_attendance.html", event=event, person=registration, present=present,
             action_form=ConfirmForm(),
+            attestation=attestations.latest_of([registration]).get(registration.id),
         )
     anchor = f"r{registration.id}"
     return redirect(url_for("staff.participants", event_id=event_id, _anchor=anchor), 303)

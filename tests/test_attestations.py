@@ -1,0 +1,362 @@
+"""Attestations of attendance: issued from the attendance staff take, read back from the PDF,
+mailed once the attendance is final, corrected, revoked and verified by a third party."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from scheduler.dates import format_day
+from scheduler.extensions import db
+from scheduler.models import (
+    Attestation,
+    EventStatus,
+    MailStatus,
+    OutboxMessage,
+    Registration,
+    utcnow,
+)
+from scheduler.services import attestations, outbox
+
+CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){3}")
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    staff.login()
+    return client
+
+
+def mark(client, event, registration, present: bool = True):
+    response = client.post(
+        f"/beheer/activiteiten/{event.id}/inschrijvingen/{registration.id}/aanwezigheid",
+        data={"aanwezig": "1" if present else "0"})
+    assert response.status_code == 303
+    db.session.expire_all()
+
+
+def make_final(client, event):
+    response = client.post(f"/beheer/activiteiten/{event.id}/aanwezigheid-definitief")
+    assert response.status_code == 303
+    db.session.expire_all()
+    return response
+
+
+def send(app) -> outbox.DeliveryReport:
+    return outbox.deliver_pending(outbox.transport_from_config(app.config, app.instance_path))
+
+
+def current(registration) -> Attestation | None:
+    db.session.expire_all()
+    return attestations.shown_to(db.session.get(Registration, registration.id))
+
+
+def pdf_text(data: bytes) -> tuple[PdfReader, str]:
+    reader = PdfReader(io.BytesIO(data))
+    return reader, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def attestation_mails() -> list[OutboxMessage]:
+    db.session.rollback()
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "attestation")
+                              .order_by(OutboxMessage.id)).all()
+
+
+@pytest.fixture
+def past_training(make_event):
+    starts = utcnow() - timedelta(days=2)
+    return make_event(title="Basisvorming radicalisering", starts_at=starts,
+                      ends_at=starts + timedelta(hours=3, minutes=30))
+
+
+def test_present_gets_an_attestation_whose_pdf_states_who_what_when_and_how_long(
+        client, staff_client, past_training, make_registration, municipality):
+    person = make_registration(past_training, first_name="Zoë", last_name="Van Hëlsing-Ïnçe",
+                               organisation=municipality("Leuven"))
+    token = person.token
+    assert "Attest van deelname" not in client.get(f"/inschrijving/{token}").get_data(True)
+    assert client.get(f"/inschrijving/{token}/attest.pdf").status_code == 404
+
+    mark(staff_client, past_training, person)
+
+    page = client.get(f"/inschrijving/{token}").get_data(as_text=True)
+    attestation = current(person)
+    assert "Attest van deelname" in page and "3 uur 30 minuten" in page
+    assert f"/attest/{attestation.code}" in page
+    assert CODE.fullmatch(attestation.code)
+    response = client.get(f"/inschrijving/{token}/attest.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=\"attest-")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    reader, text = pdf_text(response.data)
+    flat = " ".join(text.split())
+    for expected in ("Attest van deelname", "Zoë Van Hëlsing-Ïnçe", "Leuven",
+                     "Basisvorming radicalisering", "Totaal: 3 uur 30 minuten",
+                     attestation.code, f"/attest/{attestation.code}", "radicalisering@vvsg.be",
+                     "Lokale aanpak van radicalisering",
+                     "Vereniging van Vlaamse Steden en Gemeenten"):
+        assert expected in flat, expected
+    assert format_day(past_training.starts_at) in flat
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    embedded = [font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+                .get_object() for font in fonts.values()]
+    assert embedded and all("/FontFile2" in descriptor for descriptor in embedded)
+    assert reader.metadata.title == "Attest van deelname: Basisvorming radicalisering"
+
+
+def test_a_series_attestation_lists_the_sessions_attended_and_their_total(
+        client, staff_client, make_series, make_event, make_registration):
+    series = make_series(title="Intervisiegroep Limburg")
+    now = utcnow()
+    sessions = [make_event(series=series, title=f"Intervisie {number}",
+                           starts_at=now - timedelta(days=30 - number),
+                           ends_at=now - timedelta(days=30 - number) + timedelta(hours=2))
+                for number in (1, 2, 3)]
+    cancelled = make_event(series=series, title="Intervisie afgelast",
+                           starts_at=now - timedelta(days=20),
+                           ends_at=now - timedelta(days=20) + timedelta(hours=2))
+    person = make_registration(series)
+    for session in (sessions[0], sessions[2], cancelled):
+        mark(staff_client, session, person)
+    cancelled.status = EventStatus.cancelled
+    db.session.commit()
+    mark(staff_client, sessions[1], person, present=False)
+
+    attestation = current(person)
+    assert attestation.series_id == series.id and attestation.minutes == 4 * 60
+    assert [row["title"] for row in attestation.sessions] == ["Intervisie 1", "Intervisie 3"]
+    _reader, text = pdf_text(client.get(f"/inschrijving/{person.token}/attest.pdf").data)
+    flat = " ".join(text.split())
+    assert "Intervisiegroep Limburg" in flat and "Totaal: 4 uur" in flat
+    assert "Intervisie 1" in flat and "Intervisie 3" in flat and "Intervisie 2" not in flat
+    assert "afgelast" not in flat
+
+
+def test_the_attestation_is_mailed_when_attendance_is_final_once_with_the_pdf_attached(
+        app, smtp, client, staff_client, past_training, make_registration):
+    present = make_registration(past_training, first_name="Eline")
+    absent = make_registration(past_training)
+    mark(staff_client, past_training, present)
+    mark(staff_client, past_training, absent, present=False)
+    assert attestation_mails() == []
+
+    make_final(staff_client, past_training)
+    assert send(app).sent == 1
+    (recipients, message), = smtp.received
+    assert recipients == [present.email]
+    assert message["Subject"] == "Attest van deelname: Basisvorming radicalisering"
+    (attachment,) = [part for part in message.iter_attachments()
+                     if part.get_content_type() == "application/pdf"]
+    _reader, text = pdf_text(attachment.get_content())
+    assert current(present).code in " ".join(text.split())
+    assert "/inschrijving/" in message.get_body(("plain",)).get_content()
+
+    assert staff_client.post(
+        f"/beheer/activiteiten/{past_training.id}/aanwezigheid-definitief").status_code == 303
+    assert len(attestation_mails()) == 1
+    assert current(absent) is None
+
+
+def mailed_codes(smtp) -> list[str]:
+    codes = []
+    for message in smtp.messages:
+        (attachment,) = [part for part in message.iter_attachments()
+                         if part.get_content_type() == "application/pdf"]
+        codes.append(CODE.search(" ".join(pdf_text(attachment.get_content())[1].split()))
+                     .group(0))
+    return codes
+
+
+def test_a_correction_after_final_reissues_and_the_old_code_says_replaced(
+        app, smtp, client, staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    late = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    send(app)
+    first = current(person)
+    assert mailed_codes(smtp) == [first.code]
+    assert "echt en geldig" in client.get(f"/attest/{first.code}").get_data(as_text=True)
+
+    # Corrected after the mail: the newcomer is mailed at once.
+    mark(staff_client, past_training, late)
+    send(app)
+    assert mailed_codes(smtp) == [first.code, current(late).code]
+
+    # Absent, then present again before the sender runs: only what is valid leaves.
+    staff_client.post(f"/beheer/activiteiten/{past_training.id}/inschrijvingen/{person.id}"
+                      "/aanwezigheid", data={"aanwezig": "0"})
+    renamed = db.session.get(Registration, person.id)
+    renamed.last_name = "Janssens"
+    db.session.commit()
+    mark(staff_client, past_training, person)
+    second = current(person)
+    assert second.code != first.code and second.person_name.endswith("Janssens")
+    send(app)
+    assert mailed_codes(smtp)[2:] == [second.code]
+    old_page = client.get(f"/attest/{first.code}").get_data(as_text=True)
+    assert "vervangen" in old_page and "echt en geldig" not in old_page
+    assert "echt en geldig" in client.get(f"/attest/{second.code}").get_data(as_text=True)
+
+
+def test_absent_after_present_withdraws_the_attestation(client, staff_client, past_training,
+                                                         make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    code = current(person).code
+    mark(staff_client, past_training, person, present=False)
+    assert current(person) is None
+    assert client.get(f"/inschrijving/{person.token}/attest.pdf").status_code == 404
+    page = client.get(f"/attest/{code}").get_data(as_text=True)
+    assert "geldt niet meer" in page and "echt en geldig" not in page
+
+
+def test_staff_revoke_with_a_reason_and_nothing_reissues_it_until_they_issue_it_again(
+        client, staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    attestation = current(person)
+    page = staff_client.post(f"/beheer/attesten/{attestation.id}", data={"reden": " "})
+    assert page.status_code == 422 and "Geef een reden op." in page.get_data(as_text=True)
+    assert current(person).is_valid
+
+    staff_client.post(f"/beheer/attesten/{attestation.id}",
+                      data={"reden": "Vergissing in de aanwezigheidslijst."})
+    verify = client.get(f"/attest/{attestation.code}").get_data(as_text=True)
+    assert "ingetrokken" in verify and "Vergissing in de aanwezigheidslijst." in verify
+    assert "ingetrokken" in client.get(f"/inschrijving/{person.token}").get_data(as_text=True)
+    assert client.get(f"/inschrijving/{person.token}/attest.pdf").status_code == 404
+    mark(staff_client, past_training, person, present=False)
+    mark(staff_client, past_training, person)
+    assert current(person).id == attestation.id
+
+    staff_client.post(f"/beheer/inschrijvingen/{person.id}/attest-opnieuw")
+    again = current(person)
+    assert again.id != attestation.id and again.is_valid
+    assert client.get(f"/inschrijving/{person.token}/attest.pdf").status_code == 200
+
+
+def test_the_verification_page_shows_only_what_verification_needs(
+        client, staff_client, past_training, make_registration, municipality):
+    person = make_registration(past_training, first_name="An", last_name="Peeters",
+                               email="an.peeters@example.org", function="Preventiewerker",
+                               organisation=municipality("Gent"))
+    mark(staff_client, past_training, person)
+    code = current(person).code
+    response = client.get(f"/attest/{code}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "An Peeters" in page and "Basisvorming radicalisering" in page
+    assert "3 uur 30 minuten" in page
+    for private in ("an.peeters@example.org", "Preventiewerker", "Gent", person.token):
+        assert private not in page
+    assert response.headers["X-Robots-Tag"] == "noindex"
+    assert response.headers["Cache-Control"] == "no-store"
+
+    typed = code.lower().replace("-", " ")
+    assert client.get(f"/attest/{typed}").status_code == 200
+    form = client.get("/attest", query_string={"code": typed})
+    assert form.status_code == 303 and form.headers["Location"].endswith(f"/attest/{code}")
+    refused = client.get("/attest", query_string={"code": "12345"})
+    assert refused.status_code == 422 and "twintig letters" in refused.get_data(as_text=True)
+    assert client.get("/attest").status_code == 200
+
+
+@pytest.mark.parametrize("code", ["0000000000000000000Z", "niet-een-code", "A" * 300])
+def test_unknown_or_malformed_codes_are_a_404_page(client, code):
+    response = client.get(f"/attest/{code}")
+    assert response.status_code == 404 and "<h1>" in response.get_data(as_text=True)
+
+
+def test_codes_are_unguessable():
+    codes = {attestations.new_code() for _ in range(2000)}
+    assert len(codes) == 2000 and all(CODE.fullmatch(code) for code in codes)
+    # 20 characters of 32 possibilities: every position takes many values.
+    assert all(len({code.replace("-", "")[position] for code in codes}) == 32
+               for position in range(20))
+
+
+def test_attendance_is_final_only_once_and_only_after_the_start(
+        staff_client, make_event, past_training):
+    upcoming = make_event()
+    response = staff_client.post(f"/beheer/activiteiten/{upcoming.id}/aanwezigheid-definitief",
+                                 follow_redirects=True)
+    assert "pas definitief" in response.get_data(as_text=True)
+    assert db.session.get(type(upcoming), upcoming.id).attendance_final_at is None
+    make_final(staff_client, past_training)
+    again = staff_client.post(f"/beheer/activiteiten/{past_training.id}/aanwezigheid-definitief",
+                              follow_redirects=True)
+    assert "al definitief" in again.get_data(as_text=True)
+
+
+def test_a_series_is_mailed_once_every_held_session_is_final(
+        app, staff_client, make_series, make_event, make_registration):
+    series = make_series()
+    now = utcnow()
+    first, second = (make_event(series=series, starts_at=now - timedelta(days=days),
+                                ends_at=now - timedelta(days=days) + timedelta(hours=2))
+                     for days in (9, 2))
+    person = make_registration(series)
+    mark(staff_client, first, person)
+    make_final(staff_client, first)
+    assert attestation_mails() == []
+    mark(staff_client, second, person)
+    make_final(staff_client, second)
+    (mail,) = attestation_mails()
+    assert mail.facts["attestation_id"] == current(person).id
+    assert current(person).minutes == 240
+
+
+def test_participants_page_offers_final_and_links_each_attestation(
+        staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    page = staff_client.get(f"/beheer/activiteiten/{past_training.id}/inschrijvingen")
+    assert "Aanwezigheid definitief maken" in page.get_data(as_text=True)
+    mark(staff_client, past_training, person)
+    attestation = current(person)
+    page = staff_client.get(f"/beheer/activiteiten/{past_training.id}/inschrijvingen")
+    assert f"/beheer/attesten/{attestation.id}" in page.get_data(as_text=True)
+    staff_pdf = staff_client.get(f"/beheer/attesten/{attestation.id}/attest.pdf")
+    assert staff_pdf.status_code == 200 and staff_pdf.data.startswith(b"%PDF-")
+
+
+def test_staff_pages_of_attestations_need_a_login(client, staff, past_training,
+                                                  make_registration):
+    person = make_registration(past_training)
+    staff.login()
+    mark(client, past_training, person)
+    staff.logout()
+    attestation_id = current(person).id
+    for path in (f"/beheer/attesten/{attestation_id}",
+                 f"/beheer/attesten/{attestation_id}/attest.pdf"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/beheer/aanmelden" in response.headers["Location"]
+
+
+def test_there_is_one_current_attestation_per_registration(staff_client, past_training,
+                                                           make_registration):
+    person = make_registration(past_training)
+    for present in (True, False, True, True, False, True):
+        mark(staff_client, past_training, person, present)
+    valid = db.session.scalar(select(func.count(Attestation.id)).where(
+        Attestation.registration_id == person.id, Attestation.replaced_at.is_(None),
+        Attestation.revoked_at.is_(None)))
+    assert valid == 1
+
+
+def test_an_attestation_revoked_before_its_mail_left_is_not_sent(
+        app, smtp, staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    staff_client.post(f"/beheer/attesten/{current(person).id}", data={"reden": "Vergissing."})
+    report = send(app)
+    assert report.sent == 0 and smtp.messages == []
+    assert [mail.status for mail in attestation_mails()] == [MailStatus.superseded]
