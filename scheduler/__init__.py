@@ -195,6 +195,7 @@ def _register_blueprints(app: Flask) -> None:
     # Their forms are posted without a session; see scheduler.cross_origin.
     csrf.exempt(registrations.bp)
     csrf.exempt(requests.bp)
+    csrf.exempt(evaluations.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 from scheduler import demo
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.services import backup, notifications, outbox, privacy
+from scheduler.services import backup, evaluations, notifications, outbox, privacy
 from scheduler.services import staff as staff_service
 
 mail_commands = AppGroup("mail", help="Deliver the outbox and queue reminders.")
@@ -38,6 +38,13 @@ def queue_reminders(days: int | None) -> None:
     """Queue reminders for activities starting soon; safe to run as often as you like."""
     queued = notifications.queue_reminders(days_before=days)
     click.echo(f"Herinneringen: {queued} in de wachtrij gezet.")
+
+
+@mail_commands.command("evaluations")
+def queue_evaluations() -> None:
+    """Invite everyone present to evaluate the activities that ended; run daily, safe to repeat."""
+    invited = evaluations.queue_invitations()
+    click.echo(f"Evaluaties: {invited} uitnodigingen in de wachtrij gezet.")
 
 
 privacy_commands = AppGroup("privacy", help="Retention of personal data.")

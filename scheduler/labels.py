@@ -62,6 +62,9 @@ MAIL_KIND = {
     "handover_received": "Plaats overgenomen",
     "handover_not_needed": "Overdracht niet nodig",
     "overview": "Je inschrijvingen",
+    "attestation": "Attest van deelname",
+    "evaluation": "Vragenlijst na de activiteit",
+    "materials_added": "Nieuw materiaal",
 }
 MAIL_STATUS = {
     "pending": "in de wachtrij",

@@ -36,7 +36,7 @@ from scheduler.models import (
     attributes_changed,
     utcnow,
 )
-from scheduler.services import audit, notifications, places, registrations
+from scheduler.services import audit, materials, notifications, places, registrations
 from scheduler.services import requests as training_requests
 from scheduler.services.organisations import find_municipality
 
@@ -307,5 +307,6 @@ def delete_draft(event: Event, staff: StaffUser) -> None:
         .values(event_id=None, status=RequestStatus.in_discussion)
     )
     audit.record(staff, "event.delete", "event", event.id, event.title)
+    materials.delete_all_of(event=event)
     db.session.delete(event)
     db.session.commit()

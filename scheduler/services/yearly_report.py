@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, distinct, func, select
 
 from scheduler import dates
 from scheduler.extensions import db
@@ -19,6 +19,7 @@ from scheduler.models import (
     TrainingRequest,
 )
 from scheduler.services import places, reach
+from scheduler.services.evaluations import KindFigures, figures_per_kind
 
 KINDS = (EventKind.training, EventKind.visit, EventKind.intervision)
 PLANNED_REQUESTS = (RequestStatus.planned, RequestStatus.done)
@@ -40,6 +41,8 @@ class YearlyReport:
     requests_received: int
     requests_planned: int
     reach: reach.ReachReport
+    # Per kind: the evaluations of its activities, answers and the average per score question.
+    evaluations: dict[EventKind, KindFigures]
 
     @property
     def held_total(self) -> int:
@@ -75,13 +78,11 @@ def yearly_report(year: int, now: datetime) -> YearlyReport:
 
     counted = (Registration.status == RegistrationStatus.confirmed,)
     published_in_year = (*in_year, Event.status == EventStatus.published)
-    registered = db.session.scalar(
-        select(func.count(distinct(Registration.id)))
-        .join(Event, places.covers_event()).where(*published_in_year, *counted))
-    registered_for_ended = db.session.scalar(
-        select(func.count(distinct(Registration.id)))
-        .join(Event, places.covers_event())
-        .where(*published_in_year, Event.ends_at <= now, *counted))
+    # One statement for both: the report's statements are counted (see its test).
+    registered, registered_for_ended = db.session.execute(
+        select(func.count(distinct(Registration.id)),
+               func.count(distinct(case((Event.ends_at <= now, Registration.id)))))
+        .join(Event, places.covers_event()).where(*published_in_year, *counted)).one()
     present = db.session.scalar(
         select(func.count(distinct(Attendance.registration_id)))
         .join(Event, Event.id == Attendance.event_id)
@@ -91,14 +92,14 @@ def yearly_report(year: int, now: datetime) -> YearlyReport:
         .join(Event, places.covers_event()).where(*published_in_year, *counted)
         .group_by(Registration.role)).all())
     received = (TrainingRequest.created_at >= start, TrainingRequest.created_at < end)
-    requests_received = db.session.scalar(
-        select(func.count(TrainingRequest.id)).where(*received))
-    requests_planned = db.session.scalar(
-        select(func.count(TrainingRequest.id))
-        .where(*received, TrainingRequest.status.in_(PLANNED_REQUESTS)))
+    requests_received, requests_planned = db.session.execute(
+        select(func.count(TrainingRequest.id),
+               func.count(case((TrainingRequest.status.in_(PLANNED_REQUESTS),
+                                TrainingRequest.id))))
+        .where(*received)).one()
     return YearlyReport(
         year=year, held=held, cancelled=cancelled, registered=registered,
         registered_for_ended=registered_for_ended, present=present, roles=roles,
         requests_received=requests_received, requests_planned=requests_planned,
-        reach=reach.reach(start, end),
+        reach=reach.reach(start, end), evaluations=figures_per_kind(start, end),
     )

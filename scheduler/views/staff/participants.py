@@ -30,6 +30,7 @@ def participants(event_id: int):
     """Everyone registered, with status, organisation, role, remarks and attendance."""
     event = db.get_or_404(Event, event_id)
     people = places.list_for_event(event)
+    now = utcnow()
     return render_template(
         "staff/participants.html", event=event, people=people,
         attendance=moderation.attendance_for(event),
@@ -38,7 +39,8 @@ def participants(event_id: int):
         mails=outbox.delivery_by_registration([p.id for p in people]),
         attestation_of=attestations.latest_of(people),
         may_make_final=event.is_published and event.attendance_final_at is None
-        and event.has_started(utcnow()),
+        and event.has_started(now),
+        now=now,
     )
 
 

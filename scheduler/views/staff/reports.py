@@ -156,6 +156,11 @@ def yearly_report_csv():
         ["Bereik", "Gemeenten bereikt", len(report.reach.rows)],
         ["Bereik", "Gemeenten in totaal", report.reach.municipality_count],
     ]
+    for kind in yearly_report_service.KINDS:
+        figures = report.evaluations[kind]
+        rows.append([f"Evaluaties – {labels.KIND[kind]}", "Antwoorden", figures.responses])
+        rows += [[f"Evaluaties – {labels.KIND[kind]}", f"Gemiddelde: {label}", tally.average_label]
+                 for label, tally in figures.averages]
     rows += [[f"Bereik – {province}", label, value]
              for province, values in report.reach.provinces.items()
              for label, value in zip(("Gemeenten bereikt", "Gemeenten in totaal", "Ingeschreven",
