@@ -53,12 +53,15 @@ privacy_commands = AppGroup("privacy", help="Retention of personal data.")
 @privacy_commands.command("purge")
 @click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
 def purge_personal_data(dry_run: bool) -> None:
-    """Anonymise registrations PRIVACY_RETENTION_MONTHS after their activity; safe to run daily."""
+    """Anonymise registrations PRIVACY_RETENTION_MONTHS after their activity, delete expired
+    attestations, closed evaluation links and unused material files; safe to run daily."""
     report = privacy.purge(months=current_app.config["PRIVACY_RETENTION_MONTHS"], dry_run=dry_run)
     verb = "zou anonimiseren" if dry_run else "geanonimiseerd"
     click.echo(f"Privacy: {report.registrations} inschrijvingen {verb}, "
                f"{report.messages} mails verwijderd, {report.people} personen verwijderd, "
-               f"{report.requests} aanvragen, {report.needs} noden gewist.")
+               f"{report.requests} aanvragen, {report.needs} noden gewist, "
+               f"{report.attestations} verlopen attesten, {report.evaluation_links} "
+               f"evaluatielinks en {report.material_files} losse bestanden verwijderd.")
 
 
 staff_commands = AppGroup("staff", help="Staff accounts.")

@@ -1,7 +1,10 @@
 """Realistic demo content for the programme, drawn from its public offering page."""
 
+import io
 from datetime import UTC, date, datetime, time, timedelta
 
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 from sqlalchemy import func, select
 
 from scheduler.dates import brussels_to_utc, local
@@ -9,6 +12,8 @@ from scheduler.extensions import db
 from scheduler.models import (
     Attendance,
     Audience,
+    EvaluationAnswer,
+    EvaluationResponse,
     Event,
     EventKind,
     EventStatus,
@@ -22,7 +27,13 @@ from scheduler.models import (
     TrainingRequest,
     utcnow,
 )
-from scheduler.services import places
+from scheduler.services import (
+    attestation_document,
+    attestations,
+    evaluations,
+    materials,
+    places,
+)
 
 THEMES = {
     "radicalisering": "Radicalisering",
@@ -205,9 +216,80 @@ def seed(only_if_empty: bool = False, now: datetime | None = None) -> int:
                 Attendance(registration_id=person.id, event_id=held.id,
                            is_present=number % 6 != 5)
                 for number, person in enumerate(people))
+            db.session.flush()
+            _after_the_activity(held, people, now)
+    if livc_group is not None:
+        materials.add_link(livc_group, "Zo werkt de intervisiemethode",
+                           "https://www.vvsg.be", None, now=now)
     _add_training_requests(towns, now)
     db.session.commit()
     return created
+
+
+# Open answers as officials write them, for the demo's evaluations.
+USEFUL = ("De voorbeelden uit andere gemeenten.", "Het overzicht van wie wat mag delen op de LIVC.",
+          "Concrete tips om een LIVC op te starten.", "Het gesprek met collega's uit de regio.",
+          "De casussen: heel herkenbaar.")
+IMPROVE = ("Iets meer tijd voor vragen.", "De presentatie vooraf doorsturen.",
+           "Een lunch zou fijn zijn.", "")
+
+
+def _after_the_activity(held: Event, people: list[Registration], now: datetime) -> None:
+    """What follows an activity: attestations (mailed for the training, whose attendance is
+    final; not yet for the visit), anonymous evaluation answers and the materials shown."""
+    present = [person for number, person in enumerate(people) if number % 6 != 5]
+    if held.kind is EventKind.training:
+        attestations.make_final(held, None, now)
+        materials.add_file(held, "Presentatie basispakket", io.BytesIO(_slides(held)),
+                           "basispakket-radicalisering.pdf", None, now=held.starts_at)
+        materials.add_link(held, "VVSG: radicalisering en polarisering", "https://www.vvsg.be",
+                           None, now=held.starts_at)
+    else:
+        attestations.bring_all_up_to_date(present)
+        materials.add_link(held, "Verslag van het werkbezoek", "https://www.vvsg.be", None,
+                           now=held.starts_at)
+    questions = evaluations.active_questions(held.kind)
+    themes = evaluations.themes()
+    day = local(held.ends_at).date()
+    for number in range(len(present) * 2 // 3):
+        response = EvaluationResponse(event_id=held.id,
+                                      submitted_on=day + timedelta(days=1 + number % 3))
+        for position, question in enumerate(questions):
+            if question.answer_type == "score":
+                response.answers.append(EvaluationAnswer(
+                    question=question, score=(5, 4, 4, 3, 5, 2, 4)[(number + position) % 7]))
+            elif question.answer_type == "theme" and themes:
+                theme = themes[(number * 2 + position) % len(themes)]
+                response.answers.append(EvaluationAnswer(question=question, theme=theme,
+                                                         text=theme.name))
+            else:
+                words = (USEFUL if position % 2 == 0 else IMPROVE)[number % 4]
+                if words:
+                    response.answers.append(EvaluationAnswer(question=question, text=words))
+        db.session.add(response)
+
+
+def _slides(held: Event) -> bytes:
+    """A short slide deck as a PDF, as a trainer would share it."""
+    slides = FPDF(orientation="landscape", format="A4")
+    slides.add_font("DejaVuSans", "", attestation_document.FONTS / "DejaVuSans.ttf")
+    slides.add_font("DejaVuSans", "B", attestation_document.FONTS / "DejaVuSans-Bold.ttf")
+    for heading, lines in (
+            (held.title, ("Basisvorming voor lokale besturen", local(held.starts_at)
+                          .strftime("%d-%m-%Y"))),
+            ("Wat is radicalisering?", ("Vormen, oorzaken en achtergrond", "Profielen",
+                                        "Signalen herkennen, zonder te stigmatiseren")),
+            ("De informatieflux", ("Nationale en Local Taskforce", "De LIVC: wie deelt wat?",
+                                   "Het beroepsgeheim en zijn grenzen")),
+    ):
+        slides.add_page()
+        slides.set_font("DejaVuSans", "B", 28)
+        slides.multi_cell(0, 14, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        slides.ln(8)
+        slides.set_font("DejaVuSans", "", 18)
+        for line in lines:
+            slides.multi_cell(0, 10, f"• {line}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(slides.output())
 
 
 def _add_training_requests(towns: dict[str, Organisation], now: datetime) -> None:

@@ -2,6 +2,7 @@
 mailed once the attendance is final, corrected, revoked and verified by a third party."""
 
 import io
+import os
 import re
 from datetime import timedelta
 
@@ -13,13 +14,15 @@ from scheduler.dates import format_day
 from scheduler.extensions import db
 from scheduler.models import (
     Attestation,
+    EvaluationInvitation,
+    Event,
     EventStatus,
     MailStatus,
     OutboxMessage,
     Registration,
     utcnow,
 )
-from scheduler.services import attestations, outbox
+from scheduler.services import attestations, materials, outbox, planning, privacy
 
 CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){3}")
 
@@ -360,3 +363,99 @@ def test_an_attestation_revoked_before_its_mail_left_is_not_sent(
     report = send(app)
     assert report.sent == 0 and smtp.messages == []
     assert [mail.status for mail in attestation_mails()] == [MailStatus.superseded]
+
+
+def test_an_anonymised_registration_keeps_a_verifiable_attestation_for_the_set_years(
+        app, client, staff_client, past_training, make_registration):
+    person = make_registration(past_training, first_name="Lotte", last_name="Maes")
+    token = person.token
+    mark(staff_client, past_training, person)
+    attestation = current(person)
+    code, until = attestation.code, attestation.verifiable_until
+    assert until.year == past_training.ends_at.year + 5
+
+    privacy.purge(now=utcnow() + timedelta(days=400), months=12)
+    assert client.get(f"/inschrijving/{token}").status_code == 404
+    anonymous = db.session.get(Registration, person.id)
+    assert anonymous.anonymised_at is not None and anonymous.first_name == ""
+    page = client.get(f"/attest/{code}").get_data(as_text=True)
+    assert "Lotte Maes" in page and "echt en geldig" in page
+    # A correction of an anonymised registration leaves what a third party verifies alone.
+    mark(staff_client, past_training, person, present=False)
+    assert "echt en geldig" in client.get(f"/attest/{code}").get_data(as_text=True)
+
+    report = privacy.purge(now=until + timedelta(days=1), months=12)
+    assert report.attestations == 1
+    assert client.get(f"/attest/{code}").status_code == 404
+
+
+def test_purging_an_expired_attestation_keeps_the_one_it_replaced_consistent(
+        client, staff_client, make_series, make_event, make_registration):
+    """A correction may shorten what is attested, so a successor can expire first."""
+    series = make_series()
+    now = utcnow()
+    early, late = (make_event(series=series, starts_at=now - timedelta(days=days),
+                              ends_at=now - timedelta(days=days) + timedelta(hours=2))
+                   for days in (40, 3))
+    person = make_registration(series)
+    mark(staff_client, early, person)
+    mark(staff_client, late, person)
+    both = current(person)
+    mark(staff_client, late, person, present=False)
+    only_early = current(person)
+    assert only_early.verifiable_until < both.verifiable_until
+    expired_code, kept_code = only_early.code, both.code
+    report = privacy.purge(now=only_early.verifiable_until + timedelta(days=1), months=12)
+    # The first version (early only) and the last; the one between stays until its own end.
+    assert report.attestations == 2
+    assert client.get(f"/attest/{expired_code}").status_code == 404
+    assert "geldt niet meer" in client.get(f"/attest/{kept_code}").get_data(as_text=True)
+
+
+def test_erasure_deletes_every_attestation_of_the_person_and_access_lists_them(
+        client, staff, past_training, make_registration):
+    person = make_registration(past_training, email="wis.mij@example.org")
+    admin = staff.login(is_admin=True)
+    mark(client, past_training, person)
+    mark(client, past_training, person, present=False)
+    mark(client, past_training, person)
+    codes = [row["code"] for row in privacy.lookup("wis.mij@example.org")["attestations"]]
+    assert len(codes) == 2 and current(person).code in codes
+    privacy.erase("wis.mij@example.org", admin)
+    for code in codes:
+        assert client.get(f"/attest/{code}").status_code == 404
+    assert db.session.scalar(select(func.count(Attestation.id))) == 0
+
+
+def test_cancelling_an_activity_afterwards_withdraws_its_attestations(
+        client, staff, staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    code = current(person).code
+    planning.cancel_event(db.session.get(Event, past_training.id), "Ging niet door.",
+                          staff.create("annuleer@vvsg.be"))
+    assert current(person) is None
+    assert "geldt niet meer" in client.get(f"/attest/{code}").get_data(as_text=True)
+
+
+def test_flask_privacy_purge_deletes_expired_attestations_closed_evaluation_links_and_loose_files(
+        app, staff_client, make_event, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    long_ago = utcnow() - timedelta(days=60)
+    old = make_event(starts_at=long_ago, ends_at=long_ago + timedelta(hours=2))
+    db.session.add(EvaluationInvitation(event_id=old.id, registration_id=None))
+    db.session.commit()
+    loose = materials.folder() / "achtergelaten"
+    loose.parent.mkdir(parents=True, exist_ok=True)
+    loose.write_bytes(b"%PDF-1.4 niemand verwijst hiernaar")
+    hour_ago = (utcnow() - timedelta(hours=2)).timestamp()
+    os.utime(loose, (hour_ago, hour_ago))
+    # As if it had been issued for an activity of years ago.
+    current(person).verifiable_until = utcnow() - timedelta(days=1)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["privacy", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "1 verlopen attesten, 1 evaluatielinks en 1 losse bestanden verwijderd" in result.output
+    assert not loose.exists()
+    assert db.session.scalar(select(func.count(EvaluationInvitation.id))) == 0

@@ -42,3 +42,31 @@ def test_demo_covers_the_situations_people_meet(runner):
     assert db.session.scalar(
         select(func.count()).where(Registration.status == RegistrationStatus.pending)
     )
+
+
+def test_demo_shows_what_follows_an_activity(runner, client, staff):
+    """A newcomer finds attestations, evaluation answers with their chart and materials."""
+    from scheduler.models import Attestation, EvaluationResponse, Material
+    from scheduler.services import attestations, materials
+
+    runner.invoke(args=["seed-demo"])
+    valid = db.session.scalars(select(Attestation).where(Attestation.replaced_at.is_(None))).all()
+    assert len(valid) >= 20
+    verified = client.get(f"/attest/{valid[0].code}")
+    assert verified.status_code == 200 and "echt en geldig" in verified.get_data(as_text=True)
+    holder = db.session.get(Registration, valid[0].registration_id)
+    page = client.get(f"/inschrijving/{holder.token}").get_data(as_text=True)
+    assert "Attest downloaden" in page and "Materiaal" in page
+    assert client.get(f"/inschrijving/{holder.token}/attest.pdf").data.startswith(b"%PDF-")
+    shared = materials.for_registration(holder)
+    (slides,) = [material for material in shared if material.is_file]
+    with client.get(f"/inschrijving/{holder.token}/materiaal/{slides.id}") as download:
+        assert download.status_code == 200 and download.data.startswith(b"%PDF-")
+    assert db.session.scalar(select(func.count(Material.id))) >= 3
+    assert attestations.is_final(valid[0].registration.places_owner)
+
+    answered = db.session.scalars(select(EvaluationResponse.event_id).distinct()).all()
+    assert len(answered) == 2
+    staff.login()
+    results = client.get(f"/beheer/activiteiten/{answered[0]}/evaluatie")
+    assert results.status_code == 200 and "<svg" in results.get_data(as_text=True)

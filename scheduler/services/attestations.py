@@ -244,6 +244,15 @@ def make_final(event: Event, staff: StaffUser, now: datetime | None = None) -> i
     return queued
 
 
+def follow_cancellation(event: Event) -> None:
+    """A cancelled activity did not take place: its attestations are withdrawn, a series'
+    attestations lose the session, and the series may now be final. The caller commits."""
+    registrations = places.list_for_event(event)
+    bring_all_up_to_date(registrations)
+    if is_final(event.places_owner):
+        _mail_the_unmailed(registrations)
+
+
 def _mail_the_unmailed(registrations: list[Registration]) -> int:
     """Mail every valid attestation of these registrations that was not mailed yet: those
     issued while the attendance was not final."""

@@ -297,12 +297,13 @@ def _receive(upload: BinaryIO, directory: Path) -> tuple[Path, int]:
     return temporary, size
 
 
-def add_file(owner: Owner, title: str, upload: BinaryIO, filename: str, staff: StaffUser,
+def add_file(owner: Owner, title: str, upload: BinaryIO, filename: str, staff: StaffUser | None,
              now: datetime | None = None) -> Material:
     """Store an uploaded file for the participants of ``owner`` and announce it (see
-    ``announce``). Raises MaterialRefusedError for an empty file, one over
-    MATERIALS_MAX_MEGABYTES (``too_large``), or one whose bytes are not the kind its name says;
-    nothing is left behind then, nor when the database refuses the row."""
+    ``announce``); ``staff`` is None for what the demo adds. Raises MaterialRefusedError for
+    an empty file, one over MATERIALS_MAX_MEGABYTES (``too_large``), or one whose bytes are
+    not the kind its name says; nothing is left behind then, nor when the database refuses
+    the row."""
     now = now or utcnow()
     directory = folder()
     directory.mkdir(parents=True, exist_ok=True)
@@ -320,7 +321,8 @@ def add_file(owner: Owner, title: str, upload: BinaryIO, filename: str, staff: S
         os.replace(temporary, stored)
         material = Material(title=title, stored_name=stored_name,
                             filename=safe_filename(filename, kind), content_type=kind.content_type,
-                            size_bytes=size, created_at=now, created_by_id=staff.id)
+                            size_bytes=size, created_at=now,
+                            created_by_id=staff.id if staff else None)
         _store(material, owner, staff, f"{title} ({material.filename})", now)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -336,19 +338,20 @@ def is_link(url: str) -> bool:
     return parts.scheme.lower() in SCHEMES and bool(parts.netloc)
 
 
-def add_link(owner: Owner, title: str, url: str, staff: StaffUser,
+def add_link(owner: Owner, title: str, url: str, staff: StaffUser | None,
              now: datetime | None = None) -> Material:
     """Share a link with the participants of ``owner`` and announce it (see ``announce``).
     Raises MaterialRefusedError for anything but an http or https address."""
     now = now or utcnow()
     if not is_link(url):
         raise MaterialRefusedError("Geef een link die begint met http:// of https://.")
-    material = Material(title=title, url=url, created_at=now, created_by_id=staff.id)
+    material = Material(title=title, url=url, created_at=now,
+                        created_by_id=staff.id if staff else None)
     _store(material, owner, staff, f"{title} ({url})", now)
     return material
 
 
-def _store(material: Material, owner: Owner, staff: StaffUser, summary: str,
+def _store(material: Material, owner: Owner, staff: StaffUser | None, summary: str,
            now: datetime) -> None:
     _attach(material, owner)
     db.session.add(material)

@@ -36,7 +36,7 @@ from scheduler.models import (
     attributes_changed,
     utcnow,
 )
-from scheduler.services import audit, materials, notifications, places, registrations
+from scheduler.services import attestations, audit, materials, notifications, places, registrations
 from scheduler.services import requests as training_requests
 from scheduler.services.organisations import find_municipality
 
@@ -261,6 +261,7 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
         notifications.queue(
             "event_cancelled", registration, event=event, extra=event.cancellation_reason,
             with_calendar=registration.status is RegistrationStatus.confirmed)
+    attestations.follow_cancellation(event)
     audit.record(staff, "event.cancel", "event", event.id, f"{event.title}: {reason}")
     db.session.commit()
     return len(people)

@@ -2,6 +2,9 @@
 
 Anonymising keeps what the reach report needs (organisation, role, status, attendance) and
 removes what identifies a person (names, e-mail, function, remarks, personal links, mails).
+An attestation of attendance keeps its own copy of what it states (name, organisation,
+activity, dates, hours), so a third party can verify it for ATTESTATION_RETENTION_YEARS after
+the activity; an erasure request deletes it at once.
 """
 
 from dataclasses import dataclass
@@ -15,7 +18,9 @@ from scheduler.dates import start_of_day
 from scheduler.extensions import db
 from scheduler.models import (
     ACTIVE_STATUSES,
+    Attestation,
     AuditEntry,
+    EvaluationInvitation,
     Event,
     OutboxMessage,
     Person,
@@ -25,7 +30,7 @@ from scheduler.models import (
     TrainingRequest,
     utcnow,
 )
-from scheduler.services import audit, places
+from scheduler.services import audit, evaluations, materials, places
 from scheduler.services.people import normalise_email
 from scheduler.services.registrations import fill_from_waiting_list, forget_requested_hand_over
 from scheduler.services.requests import REQUEST_STATUS
@@ -38,6 +43,9 @@ class PurgeReport:
     people: int
     requests: int = 0
     needs: int = 0
+    attestations: int = 0
+    evaluation_links: int = 0
+    material_files: int = 0
 
 
 def _ended_before(cutoff: datetime):
@@ -68,10 +76,15 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
     # Needs go the day after the activity: by then nobody has to prepare for them.
     with_needs = db.session.scalars(select(Registration.id).where(
         Registration.needs != "", _ended_before(start_of_day(now)))).all()
+    expired = db.session.scalars(
+        select(Attestation.id).where(Attestation.verifiable_until < now)).all()
     if dry_run:
         db.session.rollback()
-        return PurgeReport(len(ids), messages, 0, len(request_ids), len(with_needs))
+        return PurgeReport(len(ids), messages, 0, len(request_ids), len(with_needs),
+                           len(expired))
     people = _anonymise(ids, emails, now)
+    _delete_attestations(expired)
+    evaluation_links = evaluations.purge(now)
     _anonymise_requests(request_ids, now)
     for start in range(0, len(with_needs), 500):
         db.session.execute(
@@ -79,9 +92,24 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
             .values(needs="").execution_options(synchronize_session=False))
     audit.record(None, "privacy.purge", "registration", None,
                  f"{len(ids)} inschrijvingen, {messages} mails, {people} personen, "
-                 f"{len(request_ids)} aanvragen, {len(with_needs)} noden")
+                 f"{len(request_ids)} aanvragen, {len(with_needs)} noden, "
+                 f"{len(expired)} attesten, {evaluation_links} evaluatielinks")
     db.session.commit()
-    return PurgeReport(len(ids), messages, people, len(request_ids), len(with_needs))
+    # Files go once no row refers to them any more: after the commit.
+    material_files = materials.purge(now)
+    return PurgeReport(len(ids), messages, people, len(request_ids), len(with_needs),
+                       len(expired), evaluation_links, material_files)
+
+
+def _delete_attestations(ids: list[int]) -> None:
+    """Delete these attestations; one that a deleted one replaced says "no longer valid"."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(
+            update(Attestation).where(Attestation.replaced_by_id.in_(chunk))
+            .values(replaced_by_id=None).execution_options(synchronize_session=False))
+        db.session.execute(delete(Attestation).where(Attestation.id.in_(chunk))
+                           .execution_options(synchronize_session=False))
 
 
 def _anonymise_requests(ids: list[int], now: datetime) -> None:
@@ -118,6 +146,7 @@ def _anonymise(ids: list[int], emails: set[str], now: datetime) -> int:
         db.session.execute(
             update(Registration).where(Registration.handed_over_to_id.in_(chunk))
             .values(handed_over_to_name="").execution_options(synchronize_session=False))
+        evaluations.forget_registrations(chunk)
     still_used = set(db.session.scalars(
         select(Registration.email_normalised).where(Registration.email_normalised.in_(emails))))
     gone = [email for email in emails if email not in still_used]
@@ -161,6 +190,14 @@ def lookup(email: str) -> dict:
         select(AuditEntry).where(or_(*acted_on)).order_by(AuditEntry.id)
     ).all() if acted_on else []
     person = db.session.scalars(select(Person).where(Person.email_normalised == address)).first()
+    issued = db.session.scalars(
+        select(Attestation).where(Attestation.registration_id.in_(ids)).order_by(Attestation.id)
+    ).all() if ids else []
+    invited = db.session.execute(
+        select(Event.title, EvaluationInvitation.is_used)
+        .join(Event, Event.id == EvaluationInvitation.event_id)
+        .where(EvaluationInvitation.registration_id.in_(ids))
+        .order_by(EvaluationInvitation.id)).all() if ids else []
     named = db.session.scalars(
         select(Registration).options(selectinload(Registration.event),
                                      selectinload(Registration.series))
@@ -197,6 +234,13 @@ def lookup(email: str) -> dict:
         "staff_actions": [{
             "action": entry.action, "at": entry.created_at.isoformat(),
         } for entry in history],
+        "attestations": [{
+            "activity": a.title, "name": a.person_name, "organisation": a.organisation_name,
+            "code": a.code, "minutes": a.minutes, "issued_at": a.issued_at.isoformat(),
+            "valid": a.is_valid, "verifiable_until": a.verifiable_until.isoformat(),
+        } for a in issued],
+        # Whether a form was sent and used; the answers themselves are not tied to anyone.
+        "evaluations": [{"activity": title, "answered": used} for title, used in invited],
     }
 
 
@@ -242,6 +286,8 @@ def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
         db.session.rollback()
         return 0
     _anonymise(ids, {address}, now)
+    _delete_attestations(db.session.scalars(
+        select(Attestation.id).where(Attestation.registration_id.in_(ids))).all())
     _anonymise_requests(request_ids, now)
     audit.record(staff, "privacy.erase", "registration", None,
                  f"gegevens van één persoon gewist ({len(ids)} inschrijvingen, "
