@@ -459,3 +459,18 @@ def test_flask_privacy_purge_deletes_expired_attestations_closed_evaluation_link
     assert "1 verlopen attesten, 1 evaluatielinks en 1 losse bestanden verwijderd" in result.output
     assert not loose.exists()
     assert db.session.scalar(select(func.count(EvaluationInvitation.id))) == 0
+
+
+def test_the_participants_page_takes_the_same_statements_however_many_attestations(
+        staff_client, past_training, make_registration, count_queries):
+    def statements_with(people: int) -> int:
+        for _ in range(people):
+            person = make_registration(past_training)
+            mark(staff_client, past_training, person)
+        path = f"/beheer/activiteiten/{past_training.id}/inschrijvingen"
+        staff_client.get(path)
+        with count_queries() as statements:
+            assert staff_client.get(path).status_code == 200
+        return len(statements)
+
+    assert statements_with(2) == statements_with(12)

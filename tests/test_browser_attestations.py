@@ -1,6 +1,7 @@
 """An attendee of the demo's past training in headless Chromium: their personal page with the
 attestation and the materials, the download, and a third party verifying the code; staff
-revoke it. axe finds nothing serious on any of these pages."""
+revoke it, and see the participants and materials. axe finds nothing serious on any of these
+pages."""
 
 import pytest
 from pypdf import PdfReader
@@ -24,7 +25,8 @@ def attendee(demo_site, live_app):
                                       Attestation.event_id.is_not(None))
             .order_by(Attestation.id)).first()
         token = db.session.get(Registration, attestation.registration_id).token
-        found = (token, attestation.code, attestation.person_name, attestation.id)
+        found = (token, attestation.code, attestation.person_name, attestation.id,
+                 attestation.event_id)
         staff_service.create_staff("beheer@vvsg.be", PASSWORD)
         db.session.remove()
     return found
@@ -32,7 +34,7 @@ def attendee(demo_site, live_app):
 
 def test_an_attendee_downloads_the_attestation_and_the_slides_and_a_third_party_verifies_it(
         page, demo_site, attendee, tmp_path):
-    token, code, name, _attestation_id = attendee
+    token, code, name, _attestation_id, _event_id = attendee
     errors = []
     page.on("console", lambda message: errors.append(message.text)
             if message.type == "error" else None)
@@ -70,7 +72,7 @@ def test_an_attendee_downloads_the_attestation_and_the_slides_and_a_third_party_
 
 
 def test_staff_revoke_and_the_verification_page_says_so(page, demo_site, attendee):
-    token, code, _name, attestation_id = attendee
+    token, code, _name, attestation_id, event_id = attendee
     page.goto(f"{demo_site.url}/beheer/")
     page.fill("#email", "beheer@vvsg.be")
     page.fill("#password", PASSWORD)
@@ -88,5 +90,9 @@ def test_staff_revoke_and_the_verification_page_says_so(page, demo_site, attende
     assert page.get_by_text("Niet aanwezig volgens de lijst van de lesgever.").is_visible()
     page.goto(f"{demo_site.url}/inschrijving/{token}")
     assert page.locator("#attest").get_by_text("ingetrokken").is_visible()
-    page.goto(demo_site.url + "/beheer/activiteiten")
+    page.goto(f"{demo_site.url}/beheer/activiteiten/{event_id}/inschrijvingen")
+    assert page.get_by_text("De aanwezigheid is definitief").is_visible()
+    assert serious_violations(page) == []
+    page.goto(f"{demo_site.url}/beheer/activiteiten/{event_id}/materiaal")
+    assert page.get_by_text("Presentatie basispakket").first.is_visible()
     assert serious_violations(page) == []
