@@ -4,14 +4,23 @@ database by default)."""
 
 import os
 import time
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from scheduler.extensions import db
-from scheduler.models import OutboxMessage, Registration, TrainingRequest
-from scheduler.services import registrations
+from scheduler.models import (
+    Attendance,
+    EvaluationInvitation,
+    EvaluationResponse,
+    OutboxMessage,
+    Registration,
+    TrainingRequest,
+    utcnow,
+)
+from scheduler.services import evaluations, registrations
 from tests.helpers import applicant
 
 EXAMPLES = int(os.environ.get("SCHEDULER_FUZZ_EXAMPLES", "10000"))
@@ -36,19 +45,31 @@ FIELDS = {
     "embed": ["soort", "thema", "provincie", "maand", "pagina"],
     "api": ["soort", "thema", "provincie", "maand", "na", "pagina"],
     "new": ["soort"],
+    "verify": ["code"],
+    # The evaluation form's fields are named after its questions' ids: filled in below.
+    "evaluation": [],
 }
 
 
-def stored() -> tuple[int, int, int]:
+def stored() -> tuple[int, ...]:
     db.session.rollback()
     return tuple(db.session.scalar(select(func.count()).select_from(table))
-                 for table in (Registration, TrainingRequest, OutboxMessage))
+                 for table in (Registration, TrainingRequest, OutboxMessage, EvaluationResponse))
 
 
-def test_no_hostile_input_gets_a_server_error_or_stores_anything_refused(app, client,
-                                                                      make_event, request):
+def test_no_hostile_input_gets_a_server_error_or_stores_anything_refused(
+        app, client, make_event, make_registration, request):
     event = make_event()
     token = registrations.register(event.id, applicant(1)).registration.token
+    held = make_event(starts_at=utcnow() - timedelta(days=3),
+                      ends_at=utcnow() - timedelta(days=3) + timedelta(hours=2))
+    present = make_registration(held)
+    db.session.add(Attendance(registration_id=present.id, event_id=held.id, is_present=True))
+    db.session.commit()
+    evaluations.queue_invitations()
+    answer_token = db.session.scalars(select(EvaluationInvitation.token)).one()
+    FIELDS["evaluation"] = [f"vraag_{question.id}"
+                            for question in evaluations.active_questions(held.kind)]
     forms = {
         "registration": ("POST", f"/activiteiten/{event.slug}/inschrijven"),
         "overview": ("POST", "/mijn-inschrijvingen"),
@@ -61,6 +82,8 @@ def test_no_hostile_input_gets_a_server_error_or_stores_anything_refused(app, cl
         "embed": ("GET", "/embed"),
         "api": ("GET", "/api/v1/activities"),
         "new": ("GET", "/nieuw.atom"),
+        "verify": ("GET", "/attest"),
+        "evaluation": ("POST", f"/evaluatie/{answer_token}"),
     }
     seen = {"requests": 0, "refused": 0}
     started = time.monotonic()
