@@ -1,6 +1,6 @@
 """Dutch (Belgian) formatting of dates and times in Europe/Brussels, and month boundaries."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,11 @@ def brussels_to_utc(day: date, clock: time) -> datetime:
 def start_of_day(moment: datetime) -> datetime:
     """Midnight in Brussels of the day ``moment`` falls on, in UTC."""
     return brussels_to_utc(local(moment).date(), time())
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """Midnight in Brussels at the end of the day ``moment`` falls on, in UTC."""
+    return brussels_to_utc(local(moment).date() + timedelta(days=1), time())
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:

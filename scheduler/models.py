@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import inspect as sqlalchemy_inspect
@@ -286,6 +287,10 @@ class Event(db.Model):
 
     def has_started(self, now: datetime) -> bool:
         return self.starts_at <= now
+
+    def attendance_may_be_final(self, now: datetime) -> bool:
+        """Staff declare the attendance complete once a published activity has begun, once."""
+        return self.is_published and self.has_started(now) and self.attendance_final_at is None
 
     def next_change(self, now: datetime) -> datetime | None:
         """The first moment after ``now`` at which the clock alone changes how it is shown."""
@@ -638,6 +643,9 @@ class AuditEntry(db.Model):
     staff_user: Mapped[StaffUser | None] = relationship()
 
 
+VALID_ATTESTATION = "replaced_at IS NULL AND revoked_at IS NULL"
+
+
 class Attestation(db.Model):
     """A certificate of attendance as it was issued: what it states is kept here, so it stays
     verifiable after the registration is anonymised and whatever happens to the activity.
@@ -649,6 +657,9 @@ class Attestation(db.Model):
     __table_args__ = (
         CheckConstraint("(event_id IS NULL) <> (series_id IS NULL)",
                         name="attests_one_event_or_series"),
+        # Whatever two staff do at once, a person holds one valid attestation of an activity.
+        Index("uq_attestations_valid_per_registration", "registration_id", unique=True,
+              postgresql_where=text(VALID_ATTESTATION), sqlite_where=text(VALID_ATTESTATION)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from scheduler.dates import format_day
+from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.models import (
     Attestation,
@@ -20,9 +22,18 @@ from scheduler.models import (
     MailStatus,
     OutboxMessage,
     Registration,
+    RegistrationStatus,
     utcnow,
 )
-from scheduler.services import attestations, materials, outbox, planning, privacy
+from scheduler.services import (
+    attestations,
+    materials,
+    moderation,
+    notifications,
+    outbox,
+    planning,
+    privacy,
+)
 
 CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){3}")
 
@@ -264,7 +275,8 @@ def test_the_verification_page_shows_only_what_verification_needs(
     assert response.headers["Cache-Control"] == "no-store"
 
     typed = code.lower().replace("-", " ")
-    assert client.get(f"/attest/{typed}").status_code == 200
+    canonical = client.get(f"/attest/{typed}")
+    assert canonical.status_code == 301 and canonical.location.endswith(f"/attest/{code}")
     form = client.get("/attest", query_string={"code": typed})
     assert form.status_code == 303 and form.headers["Location"].endswith(f"/attest/{code}")
     refused = client.get("/attest", query_string={"code": "12345"})
@@ -275,7 +287,9 @@ def test_the_verification_page_shows_only_what_verification_needs(
 @pytest.mark.parametrize("code", ["0000000000000000000Z", "niet-een-code", "A" * 300])
 def test_unknown_or_malformed_codes_are_a_404_page(client, code):
     response = client.get(f"/attest/{code}")
-    assert response.status_code == 404 and "<h1>" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404 and "Er is geen attest met deze code" in page
+    assert 'name="code"' in page
 
 
 def test_codes_are_unguessable():
@@ -421,21 +435,58 @@ def test_erasure_deletes_every_attestation_of_the_person_and_access_lists_them(
     mark(client, past_training, person)
     codes = [row["code"] for row in privacy.lookup("wis.mij@example.org")["attestations"]]
     assert len(codes) == 2 and current(person).code in codes
+    page = client.post("/beheer/privacy", data={"email": "wis.mij@example.org"})
+    assert all(code in page.get_data(as_text=True) for code in codes)
     privacy.erase("wis.mij@example.org", admin)
     for code in codes:
         assert client.get(f"/attest/{code}").status_code == 404
     assert db.session.scalar(select(func.count(Attestation.id))) == 0
 
 
-def test_cancelling_an_activity_afterwards_withdraws_its_attestations(
-        client, staff, staff_client, past_training, make_registration):
-    person = make_registration(past_training)
-    mark(staff_client, past_training, person)
+def test_cancelling_a_running_activity_withdraws_its_attestations_an_ended_one_is_kept(
+        client, staff, staff_client, make_event, past_training, make_registration):
+    running = make_event(starts_at=utcnow() - timedelta(hours=1),
+                         ends_at=utcnow() + timedelta(hours=2))
+    person = make_registration(running)
+    mark(staff_client, running, person)
     code = current(person).code
-    planning.cancel_event(db.session.get(Event, past_training.id), "Ging niet door.",
-                          staff.create("annuleer@vvsg.be"))
+    canceller = staff.create("annuleer@vvsg.be")
+    planning.cancel_event(db.session.get(Event, running.id), "Brandalarm.", canceller)
     assert current(person) is None
     assert "geldt niet meer" in client.get(f"/attest/{code}").get_data(as_text=True)
+
+    attended = make_registration(past_training)
+    mark(staff_client, past_training, attended)
+    with pytest.raises(SchedulerError, match="voorbij"):
+        planning.cancel_event(db.session.get(Event, past_training.id), "Te laat.", canceller)
+    assert current(attended).is_valid
+
+
+def test_only_what_took_place_while_holding_a_place_is_attested(
+        staff, make_event, make_series, make_registration):
+    recorder = staff.create("lijst@vvsg.be")
+    upcoming = make_event()
+    early = make_registration(upcoming)
+    moderation.set_attendance(early, upcoming, True, recorder)
+    assert current(early) is None
+    held = make_event(starts_at=utcnow() - timedelta(days=1),
+                      ends_at=utcnow() - timedelta(days=1) + timedelta(hours=2))
+    for status in (RegistrationStatus.waiting, RegistrationStatus.pending,
+                   RegistrationStatus.declined):
+        outsider = make_registration(held, status=status)
+        moderation.set_attendance(outsider, held, True, recorder)
+        assert current(outsider) is None, status
+    series = make_series()
+    now = utcnow()
+    first, second = (make_event(series=series, starts_at=now - timedelta(days=days),
+                                ends_at=now - timedelta(days=days) + timedelta(hours=2))
+                     for days in (20, 2))
+    left = make_registration(series, status=RegistrationStatus.cancelled,
+                             cancelled_at=now - timedelta(days=10))
+    moderation.set_attendance(left, first, True, recorder)
+    moderation.set_attendance(left, second, True, recorder)
+    assert [row["starts_at"] for row in current(left).sessions] == [
+        first.starts_at.isoformat()]
 
 
 def test_flask_privacy_purge_deletes_expired_attestations_closed_evaluation_links_and_loose_files(
@@ -446,18 +497,21 @@ def test_flask_privacy_purge_deletes_expired_attestations_closed_evaluation_link
     old = make_event(starts_at=long_ago, ends_at=long_ago + timedelta(hours=2))
     db.session.add(EvaluationInvitation(event_id=old.id, registration_id=None))
     db.session.commit()
-    loose = materials.folder() / "achtergelaten"
+    loose = materials.folder() / ("0" * 32)
+    not_ours = materials.folder() / "scheduler.sqlite"
     loose.parent.mkdir(parents=True, exist_ok=True)
     loose.write_bytes(b"%PDF-1.4 niemand verwijst hiernaar")
+    not_ours.write_bytes(b"SQLite format 3")
     hour_ago = (utcnow() - timedelta(hours=2)).timestamp()
-    os.utime(loose, (hour_ago, hour_ago))
+    for path in (loose, not_ours):
+        os.utime(path, (hour_ago, hour_ago))
     # As if it had been issued for an activity of years ago.
     current(person).verifiable_until = utcnow() - timedelta(days=1)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["privacy", "purge"])
     assert result.exit_code == 0, result.output
     assert "1 verlopen attesten, 1 evaluatielinks en 1 losse bestanden verwijderd" in result.output
-    assert not loose.exists()
+    assert not loose.exists() and not_ours.exists()
     assert db.session.scalar(select(func.count(EvaluationInvitation.id))) == 0
 
 
@@ -474,3 +528,61 @@ def test_the_participants_page_takes_the_same_statements_however_many_attestatio
         return len(statements)
 
     assert statements_with(2) == statements_with(12)
+
+
+def test_an_admin_erases_an_attestation_found_by_its_code_after_anonymisation(
+        client, staff, past_training, make_registration):
+    person = make_registration(past_training)
+    staff.login("redacteur@vvsg.be")
+    mark(client, past_training, person)
+    mark(client, past_training, person, present=False)
+    mark(client, past_training, person)
+    first_code = privacy.lookup(person.email)["attestations"][0]["code"]
+    attestation = current(person)
+    code = attestation.code
+    privacy.purge(now=utcnow() + timedelta(days=400), months=12)
+    assert "Dit attest beheren" in client.get(f"/attest/{code}").get_data(as_text=True)
+    assert client.post(f"/beheer/attesten/{attestation.id}/wissen").status_code == 403
+    staff.logout()
+    staff.login("baas@vvsg.be", is_admin=True)
+    assert client.post(f"/beheer/attesten/{attestation.id}/wissen").status_code == 303
+    for gone in (code, first_code):
+        assert client.get(f"/attest/{gone}").status_code == 404
+    staff.logout()
+    assert "Dit attest beheren" not in client.get("/attest").get_data(as_text=True)
+
+
+def test_staff_hand_out_no_pdf_of_an_attestation_that_is_not_valid(
+        staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    attestation_id = current(person).id
+    staff_client.post(f"/beheer/attesten/{attestation_id}", data={"reden": "Vergissing."})
+    assert staff_client.get(f"/beheer/attesten/{attestation_id}/attest.pdf").status_code == 404
+    assert "Pdf downloaden" not in staff_client.get(
+        f"/beheer/attesten/{attestation_id}").get_data(as_text=True)
+
+
+def test_the_database_holds_one_valid_attestation_per_registration(
+        staff_client, past_training, make_registration):
+    """Two staff correcting one person at the same moment cannot leave two valid codes."""
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    valid = current(person)
+    db.session.add(Attestation(
+        code=attestations.new_code(), registration_id=person.id, event_id=past_training.id,
+        person_name="Dubbel", title="Dubbel", kind=valid.kind, sessions=valid.sessions,
+        minutes=valid.minutes, verifiable_until=valid.verifiable_until))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_a_mail_due_once_queued_twice_at_the_same_moment_is_queued_once(
+        past_training, make_registration):
+    person = make_registration(past_training)
+    for _ in range(2):
+        notifications.queue("reminder", person, dedupe_key=f"reminder:{person.id}:x")
+        db.session.commit()
+    assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.dedupe_key == f"reminder:{person.id}:x")) == 1

@@ -718,3 +718,13 @@ def test_a_theme_deleted_later_still_reads_as_chosen(staff_client, invited, make
     db.session.commit()
     page = staff_client.get(f"/beheer/activiteiten/{event.id}/evaluatie").get_data(as_text=True)
     assert '<th scope="row">Polarisering</th><td>1</td>' in page
+
+
+def test_the_last_question_cannot_be_taken_out_of_the_form(staff_client):
+    questions = evaluations.questions_of(EventKind.training)
+    all_out = editor_data({question.id: {"active": False} for question in questions})
+    response = staff_client.post("/beheer/evaluaties/vragen/vorming", data=all_out)
+    assert response.status_code == 422
+    assert "minstens één vraag" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert all(question.is_active for question in evaluations.questions_of(EventKind.training))

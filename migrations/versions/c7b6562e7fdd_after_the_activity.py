@@ -95,6 +95,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_attestations_registration_id'), ['registration_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attestations_series_id'), ['series_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attestations_verifiable_until'), ['verifiable_until'], unique=False)
+        batch_op.create_index(
+            'uq_attestations_valid_per_registration', ['registration_id'], unique=True,
+            postgresql_where=sa.text(VALID), sqlite_where=sa.text(VALID))
 
     op.create_table('evaluation_answers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -142,6 +145,7 @@ def upgrade():
     ])
 
 
+VALID = "replaced_at IS NULL AND revoked_at IS NULL"
 KIND_NOUNS = {"visit": "dit werkbezoek", "intervision": "dit intervisiemoment",
               "training": "deze vorming"}
 DEFAULT_QUESTIONS = (
@@ -169,6 +173,7 @@ def downgrade():
 
     op.drop_table('evaluation_answers')
     with op.batch_alter_table('attestations', schema=None) as batch_op:
+        batch_op.drop_index('uq_attestations_valid_per_registration')
         batch_op.drop_index(batch_op.f('ix_attestations_verifiable_until'))
         batch_op.drop_index(batch_op.f('ix_attestations_series_id'))
         batch_op.drop_index(batch_op.f('ix_attestations_registration_id'))

@@ -91,7 +91,7 @@ def render(attestation: Attestation, base_url: str | None = None) -> bytes:
     pdf.set_text_color(*INK)
     heading = ("Bijeenkomst" if attestation.series_id is not None else "Datum",
                "Uur", "Duur")
-    with pdf.table(col_widths=(95, 40, 31), text_align=("LEFT", "LEFT", "RIGHT"),
+    with pdf.table(col_widths=(86, 38, 42), text_align=("LEFT", "LEFT", "RIGHT"),
                    headings_style=FontFace(emphasis="BOLD", color=ACCENT), line_height=6.5,
                    borders_layout="HORIZONTAL_LINES") as table:
         row = table.row()

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
+from scheduler.dates import end_of_day
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.models import (
@@ -23,6 +24,7 @@ from scheduler.models import (
     Event,
     EventStatus,
     Registration,
+    RegistrationStatus,
     Series,
     StaffUser,
     utcnow,
@@ -30,6 +32,9 @@ from scheduler.models import (
 from scheduler.services import audit, notifications, places
 from scheduler.services.attestation_document import AttendedSession, sessions_of
 
+# The statuses of a registration that had a place: the others never attended as registered.
+HELD_A_PLACE = (RegistrationStatus.confirmed, RegistrationStatus.cancelled,
+                RegistrationStatus.handed_over)
 # Crockford's base 32: no I, L, O or U to misread when a code is typed from paper.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_GROUPS = 4
@@ -82,20 +87,31 @@ class Facts:
                    sessions_of(attestation))
 
 
-def facts_of(registrations: list[Registration]) -> dict[int, Facts]:
+def facts_of(registrations: list[Registration],
+             now: datetime | None = None) -> dict[int, Facts]:
     """Registration id → what its attestation must state now, in one query; left out when it
-    attended nothing. A cancelled session did not take place."""
-    by_id = {registration.id: registration for registration in registrations}
+    attended nothing.
+
+    Only what took place counts: a session whose day has come (attendance is taken at the
+    door, on the day), not cancelled, while the registration held a place (confirmed; one
+    cancelled or handed over since keeps the sessions before that). A walk-in is added by hand
+    first, so they hold a place too.
+    """
+    now = now or utcnow()
+    by_id = {registration.id: registration for registration in registrations
+             if registration.status in HELD_A_PLACE}
     attended: dict[int, list[AttendedSession]] = {}
     rows = db.session.execute(
         select(Attendance.registration_id, Event.title, Event.starts_at, Event.ends_at)
         .join(Event, Event.id == Attendance.event_id)
         .where(Attendance.registration_id.in_(by_id), Attendance.is_present.is_(True),
-               Event.status != EventStatus.cancelled)
+               Event.status != EventStatus.cancelled, Event.starts_at < end_of_day(now))
         .order_by(Event.starts_at, Event.id))
     for registration_id, title, starts_at, ends_at in rows:
-        attended.setdefault(registration_id, []).append(
-            AttendedSession(title, starts_at, ends_at))
+        given_up = by_id[registration_id].cancelled_at
+        if given_up is None or starts_at < given_up:
+            attended.setdefault(registration_id, []).append(
+                AttendedSession(title, starts_at, ends_at))
     return {
         registration_id: Facts(
             person_name=f"{by_id[registration_id].first_name} "
@@ -142,6 +158,9 @@ def is_final(owner: Event | Series) -> bool:
 
 def bring_up_to_date(registration: Registration, *, after_revocation: bool = False,
                      mail: bool = True, now: datetime | None = None) -> Attestation | None:
+    """``bring_all_up_to_date`` for one registration: the attestation issued, or None. The
+    caller holds the lock on the places of its activity (``places.lock``), so two corrections
+    at once take turns."""
     return bring_all_up_to_date([registration], after_revocation=after_revocation, mail=mail,
                                 now=now).get(registration.id)
 
@@ -159,7 +178,7 @@ def bring_all_up_to_date(registrations: list[Registration], *, after_revocation:
     now = now or utcnow()
     named = [registration for registration in registrations if registration.anonymised_at is None]
     latest = latest_of(named)
-    facts = facts_of(named)
+    facts = facts_of(named, now)
     issued = {}
     for registration in named:
         attestation = _bring_up_to_date(registration, latest.get(registration.id),
@@ -183,10 +202,13 @@ def _bring_up_to_date(registration: Registration, latest: Attestation | None,
         if current is not None and current.is_valid:
             current.replaced_at = now
         return None
+    # The one before ends first: the database holds one valid attestation per registration.
+    if latest is not None:
+        latest.replaced_at = latest.replaced_at or now
+        db.session.flush()
     issued = _issue(registration, facts, now)
     # Withdrawn or not, the one before now points at its successor: its page says "replaced".
     if latest is not None:
-        latest.replaced_at = latest.replaced_at or now
         latest.replaced_by = issued
     return issued
 
@@ -229,11 +251,15 @@ def make_final(event: Event, staff: StaffUser, now: datetime | None = None) -> i
     """Declare the attendance of an activity complete: from now on attestations are mailed, for
     a series once every session's attendance is final. Returns the number of mails queued."""
     now = now or utcnow()
-    if event.status is not EventStatus.published or not event.has_started(now):
+    # Two sessions of a series made final at once take turns on the series' lock: the second
+    # sees the first, so the series' attestations go out.
+    event, _owner = places.lock(event.id)
+    if not event.attendance_may_be_final(now):
+        db.session.rollback()
+        if event.attendance_final_at is not None:
+            raise SchedulerError("De aanwezigheid van deze activiteit is al definitief.")
         raise SchedulerError("De aanwezigheid kan pas definitief worden zodra de activiteit "
                              "begonnen is, en niet voor een geannuleerde activiteit.")
-    if event.attendance_final_at is not None:
-        raise SchedulerError("De aanwezigheid van deze activiteit is al definitief.")
     event.attendance_final_at = now
     registrations = places.list_for_event(event)
     bring_all_up_to_date(registrations, mail=False, now=now)
@@ -282,6 +308,23 @@ def revoke(attestation: Attestation, reason: str, staff: StaffUser,
     audit.record(staff, "attestation.revoke", "registration", attestation.registration_id,
                  f"attest {attestation.code} ingetrokken")
     db.session.commit()
+
+
+def erase(attestation: Attestation, staff: StaffUser) -> int:
+    """Delete an attestation with every other version of the same registration, on the
+    person's request: after anonymisation their address no longer finds it, its code does.
+    Returns how many were deleted."""
+    versions = [attestation.id] if attestation.registration_id is None else list(
+        db.session.scalars(select(Attestation.id).where(
+            Attestation.registration_id == attestation.registration_id)))
+    db.session.execute(update(Attestation).where(Attestation.replaced_by_id.in_(versions))
+                       .values(replaced_by_id=None).execution_options(synchronize_session=False))
+    db.session.execute(delete(Attestation).where(Attestation.id.in_(versions))
+                       .execution_options(synchronize_session=False))
+    audit.record(staff, "privacy.erase", "registration", None,
+                 f"{len(versions)} attesten gewist op vraag van de persoon")
+    db.session.commit()
+    return len(versions)
 
 
 def issue_again(registration: Registration, staff: StaffUser) -> Attestation:

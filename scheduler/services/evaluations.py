@@ -632,7 +632,7 @@ def update_questions(kind: EventKind, edits: list[QuestionEdit], staff: StaffUse
     The order follows the positions given (a question moved to a place that is taken goes
     first) and is then numbered 1, 2, 3 …. A reworded question keeps its id, so its answers
     stay together. Every changed question gets an audit line. Raises LookupError for a
-    question of another kind.
+    question of another kind, SchedulerError when no question would be left in the form.
     """
     questions = {question.id: question for question in questions_of(kind)}
     if any(edit.question_id not in questions for edit in edits):
@@ -664,6 +664,10 @@ def update_questions(kind: EventKind, edits: list[QuestionEdit], staff: StaffUse
             changed += 1
             audit.record(staff, "evaluation.question_edit", "evaluation_question", question.id,
                          f"{labels.KIND[kind]}: «{question.label}»: {'; '.join(changes)}")
+    if not any(question.is_active for question in questions.values()):
+        # A form without questions would store empty responses that count as answers.
+        db.session.rollback()
+        raise SchedulerError("Laat minstens één vraag in de vragenlijst staan.")
     db.session.commit()
     return changed
 

@@ -18,6 +18,7 @@ a batch of uploads goes out as one.
 
 import contextlib
 import os
+import re
 import secrets
 import tempfile
 import unicodedata
@@ -63,6 +64,8 @@ ORPHAN_GRACE = timedelta(hours=1)
 LARGEST_UNPACKING = 20
 CHUNK = MEGABYTE
 TEMPORARY_PREFIX = ".upload-"
+# What ``secrets.token_hex(16)`` gives a stored file.
+STORED_NAME = re.compile(r"[0-9a-f]{32}")
 SCHEMES = ("http", "https")
 
 
@@ -457,7 +460,8 @@ def announce(owner: Owner, now: datetime) -> int:
 def purge(now: datetime | None = None) -> int:
     """Delete the files in the folder that no material refers to (left by a crash, or by a
     deletion whose file could not be removed), once they are ORPHAN_GRACE old. Returns how
-    many were deleted."""
+    many were deleted. Only names this module gives are touched: a folder set by mistake to
+    one holding other files (the database, its backups) loses nothing else."""
     now = now or utcnow()
     directory = folder()
     if not directory.is_dir():
@@ -467,7 +471,9 @@ def purge(now: datetime | None = None) -> int:
     cutoff = (now - ORPHAN_GRACE).timestamp()
     removed = 0
     for path in directory.iterdir():
-        if path.name in referred or not path.is_file() or path.stat().st_mtime > cutoff:
+        ours = STORED_NAME.fullmatch(path.name) or path.name.startswith(TEMPORARY_PREFIX)
+        if (not ours or path.name in referred or not path.is_file()
+                or path.stat().st_mtime > cutoff):
             continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

@@ -105,7 +105,9 @@ def promote(registration: Registration, event_id: int, staff: StaffUser) -> None
 def set_attendance(registration: Registration, event: Event, present: bool,
                    staff: StaffUser) -> Attendance:
     """Record whether the person was there; recording again overwrites. The attestation
-    follows: issued, corrected (and mailed again once the attendance is final) or withdrawn."""
+    follows: issued, corrected (and mailed again once the attendance is final) or withdrawn.
+    Under the lock of the activity's places: two corrections of one person at once take turns."""
+    places.lock(event.id)
     attendance = db.session.scalars(
         select(Attendance).where(Attendance.registration_id == registration.id,
                                  Attendance.event_id == event.id)

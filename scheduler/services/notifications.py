@@ -16,7 +16,7 @@ from flask import current_app, render_template
 from sqlalchemy import insert, select
 
 from scheduler import labels
-from scheduler.extensions import db
+from scheduler.extensions import db, insert_or_update
 from scheduler.links import public_base_url, public_url
 from scheduler.models import (
     ACTIVE_STATUSES,
@@ -156,7 +156,10 @@ def queue(
     except EmailNotValidError as error:
         row.update(status=MailStatus.failed, last_error=f"Ongeldig adres: {error}")
     # A plain INSERT, not the unit of work: on a registration it was a tenth of the request.
-    db.session.execute(insert(OutboxMessage), [row])
+    # A mail due once per occasion that another transaction queued meanwhile is left at that.
+    statement = insert(OutboxMessage) if dedupe_key is None else insert_or_update(
+        OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    db.session.execute(statement, [row])
 
 
 def is_superseded(message: OutboxMessage) -> bool:

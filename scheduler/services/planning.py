@@ -249,6 +249,12 @@ def cancel_event(event: Event, reason: str, staff: StaffUser, now: datetime | No
     if not event.is_published:
         db.session.rollback()
         raise SchedulerError("Alleen een gepubliceerde activiteit kan geannuleerd worden.")
+    if event.has_ended(now or utcnow()):
+        # It took place: a cancellation would tell people not to come, after the fact, and
+        # take away their attestations. Attendance is corrected per person instead.
+        db.session.rollback()
+        raise SchedulerError("Deze activiteit is voorbij en kan niet meer geannuleerd worden. "
+                             "Klopt de aanwezigheid niet, corrigeer ze dan per persoon.")
     event.status = EventStatus.cancelled
     event.cancellation_reason = reason.strip()
     event.cancelled_at = now or utcnow()

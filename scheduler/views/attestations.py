@@ -5,9 +5,9 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 
 from scheduler.extensions import limiter
 from scheduler.forms.attestations import VerifyForm
+from scheduler.responses import attestation_pdf_response, private
 from scheduler.services import attestation_document, attestations
 from scheduler.services import registrations as registration_service
-from scheduler.views.registrations import private
 
 bp = Blueprint("attestations", __name__)
 
@@ -40,7 +40,15 @@ def verify(code: str):
     """Whether an attestation is genuine and still valid: name, activity, dates, hours."""
     attestation = attestations.find(code)
     if attestation is None:
-        abort(404)
+        # The form again, to try once more: a code from paper is easily mistyped.
+        form = VerifyForm(formdata=None, code=code[:60])
+        form.code.errors = ["Er is geen attest met deze code: kijk ze na, of het attest werd "
+                            "intussen gewist."]
+        return _unindexed(make_response(
+            render_template("attestations/verify_form.html", form=form), 404))
+    if code != attestation.code:
+        # Typed as it came (lower case, spaces): one address per attestation.
+        return redirect(url_for("attestations.verify", code=attestation.code), 301)
     return _unindexed(make_response(render_template(
         "attestations/verify.html", attestation=attestation,
         sessions=attestation_document.sessions_of(attestation),
@@ -54,13 +62,4 @@ def download(token: str):
     attestation = attestations.shown_to(registration) if registration else None
     if attestation is None or not attestation.is_valid:
         abort(404)
-    return pdf_response(attestation)
-
-
-def pdf_response(attestation):
-    response = make_response(attestation_document.render(attestation))
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{attestation_document.file_name(attestation)}"')
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return private(response)
+    return attestation_pdf_response(attestation)

@@ -3,13 +3,13 @@
 from flask import Blueprint, abort, make_response, redirect, render_template, url_for
 
 from scheduler.forms.evaluations import AnswerForm
+from scheduler.responses import private
 from scheduler.services import evaluations
 from scheduler.services.evaluations import (
     EvaluationClosedError,
     InvalidAnswerError,
     InvitationUsedError,
 )
-from scheduler.views.registrations import private
 
 bp = Blueprint("evaluations", __name__)
 

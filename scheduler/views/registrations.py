@@ -27,6 +27,7 @@ from scheduler.forms.public import (
 from scheduler.htmx import is_htmx, with_trigger
 from scheduler.links import public_url
 from scheduler.models import RegistrationStatus, utcnow
+from scheduler.responses import private
 from scheduler.services import (
     agenda,
     attestations,
@@ -45,15 +46,6 @@ bp = Blueprint("registrations", __name__)
 
 def _registration_limit() -> str:
     return current_app.config["REGISTRATION_RATE_LIMIT"]
-
-
-def private(response):
-    """Personal pages stay out of caches and never leak their address through a Referer to
-    another site. Our own site does get it: with "no-referrer" a browser sends "Origin: null"
-    with the page's forms, which the cross-origin check cannot tell from a forged post."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
 
 
 def _registration_or_404(token: str):

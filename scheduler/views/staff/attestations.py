@@ -1,7 +1,7 @@
 """Staff actions on attestations: the attendance of an activity made final, one attestation
 looked at, downloaded, revoked or issued again."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,8 +10,8 @@ from scheduler.extensions import db
 from scheduler.forms.attestations import RevokeForm
 from scheduler.forms.fields import ConfirmForm
 from scheduler.models import Attestation, Event, Registration
+from scheduler.responses import attestation_pdf_response
 from scheduler.services import attestation_document, attestations
-from scheduler.views.attestations import pdf_response
 from scheduler.views.staff.blueprint import bp, button_action
 
 
@@ -66,7 +66,21 @@ def attestation(attestation_id: int):
 
 @bp.get("/attesten/<int:attestation_id>/attest.pdf")
 def attestation_pdf(attestation_id: int):
-    return pdf_response(db.get_or_404(Attestation, attestation_id))
+    """The PDF of a valid attestation; a revoked or replaced one is not to be handed out."""
+    found = db.get_or_404(Attestation, attestation_id)
+    if not found.is_valid:
+        abort(404)
+    return attestation_pdf_response(found)
+
+
+@bp.post("/attesten/<int:attestation_id>/wissen")
+def attestation_erase(attestation_id: int):
+    """Erase an attestation and its other versions on the person's request (admins)."""
+    found = db.get_or_404(Attestation, attestation_id)
+    return button_action(
+        lambda: attestations.erase(found, current_user),
+        lambda count: f"{count} versie(s) van het attest gewist; de code werkt niet meer.",
+        lambda _result: url_for("staff.privacy_lookup"))
 
 
 @bp.post("/inschrijvingen/<int:registration_id>/attest-opnieuw")

@@ -17,6 +17,7 @@ bp = Blueprint("staff", __name__, url_prefix="/beheer")
 ADMIN_ENDPOINTS = {
     "staff.accounts", "staff.account_invite", "staff.account_activate",
     "staff.account_deactivate", "staff.account_reset", "staff.audit_log", "staff.privacy_erase",
+    "staff.attestation_erase",
 }
 
 

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from scheduler.dates import brussels_to_utc, local
+from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.forms.evaluations import EvaluationFilterForm, NewQuestionForm, QuestionsForm
 from scheduler.forms.fields import KIND_SLUG, KIND_SLUGS, ConfirmForm
@@ -79,7 +80,12 @@ def evaluation_questions(kind: str):
     event_kind = _kind_or_404(kind)
     form = QuestionsForm.for_questions(evaluation_service.questions_of(event_kind))
     if form.validate_on_submit():
-        changed = evaluation_service.update_questions(event_kind, form.edits(), current_user)
+        try:
+            changed = evaluation_service.update_questions(event_kind, form.edits(),
+                                                          current_user)
+        except SchedulerError as refusal:
+            flash(refusal.message, "error")
+            return _questions_page(event_kind, form=form)[0], 422
         flash(f"Bewaard: {changed} {'vraag' if changed == 1 else 'vragen'} gewijzigd."
               if changed else "Er was niets gewijzigd.", "success")
         return redirect(url_for("staff.evaluation_questions", kind=kind), 303)

@@ -38,8 +38,7 @@ def participants(event_id: int):
         emails="; ".join(p.email for p in people if p.is_active),
         mails=outbox.delivery_by_registration([p.id for p in people]),
         attestation_of=attestations.latest_of(people),
-        may_make_final=event.is_published and event.attendance_final_at is None
-        and event.has_started(now),
+        may_make_final=event.attendance_may_be_final(now),
         now=now,
     )
 
@@ -88,6 +87,8 @@ def registration_attendance(event_id: int, registration_id: int):
     """Mark present or absent: htmx swaps the one row, a plain form returns to the list."""
     event, registration = _load(event_id, registration_id)
     if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if request.form.get("aanwezig") not in ("0", "1"):
         abort(400)
     present = request.form.get("aanwezig") == "1"
     moderation.set_attendance(registration, event, present, current_user)

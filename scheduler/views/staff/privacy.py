@@ -47,5 +47,5 @@ def privacy_erase():
         flash("Geef een geldig e-mailadres.", "error")
         return redirect(url_for("staff.privacy_lookup"), 303)
     erased = privacy.erase(form.email.data, current_user)
-    flash(f"Gewist: {erased} inschrijvingen en alle mails en agenda-links.", "success")
+    flash(f"Gewist: {erased} inschrijvingen en alle mails, agenda-links en attesten.", "success")
     return redirect(url_for("staff.privacy_lookup"), 303)
