@@ -215,6 +215,9 @@ def test_a_correction_after_final_reissues_and_the_old_code_says_replaced(
     assert second.code != first.code and second.person_name.endswith("Janssens")
     send(app)
     assert mailed_codes(smtp)[2:] == [second.code]
+    correction = smtp.messages[-1].get_body(("plain",)).get_content()
+    assert "vervangt het attest dat je eerder kreeg" in correction
+    assert "vervangt" not in smtp.messages[0].get_body(("plain",)).get_content()
     old_page = client.get(f"/attest/{first.code}").get_data(as_text=True)
     assert "vervangen" in old_page and "echt en geldig" not in old_page
     assert "echt en geldig" in client.get(f"/attest/{second.code}").get_data(as_text=True)

@@ -186,7 +186,8 @@ def bring_all_up_to_date(registrations: list[Registration], *, after_revocation:
         if attestation is not None:
             issued[registration.id] = attestation
             if mail and is_final(registration.places_owner):
-                _queue_mail(registration, attestation)
+                _queue_mail(registration, attestation,
+                            replaces=latest.get(registration.id) is not None)
     return issued
 
 
@@ -241,10 +242,16 @@ def years_after(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-def _queue_mail(registration: Registration, attestation: Attestation) -> None:
+REPLACES = ("Dit attest vervangt het attest dat je eerder kreeg: de code van dat attest geldt "
+            "niet meer.")
+
+
+def _queue_mail(registration: Registration, attestation: Attestation,
+                replaces: bool = False) -> None:
     key = f"attestation:{attestation.id}"
     notifications.queue("attestation", registration, with_calendar=False,
-                        attestation_id=attestation.id, dedupe_key=key)
+                        attestation_id=attestation.id, dedupe_key=key,
+                        extra=REPLACES if replaces else "")
 
 
 def make_final(event: Event, staff: StaffUser, now: datetime | None = None) -> int:
