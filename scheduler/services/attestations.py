@@ -143,7 +143,8 @@ def shown_to(registration: Registration) -> Attestation | None:
 
 
 def is_withdrawn(attestation: Attestation) -> bool:
-    """Ended by a correction of the attendance that left nothing to attest."""
+    """Ended with nothing in its place: a correction or a cancellation left nothing to attest,
+    or the version that replaced it expired and was deleted."""
     return attestation.replaced_at is not None and attestation.replaced_by_id is None
 
 
@@ -168,12 +169,13 @@ def bring_up_to_date(registration: Registration, *, after_revocation: bool = Fal
 def bring_all_up_to_date(registrations: list[Registration], *, after_revocation: bool = False,
                          mail: bool = True, now: datetime | None = None
                          ) -> dict[int, Attestation]:
-    """Make the registration's attestation state what it attended now; the caller commits.
+    """Make each registration's attestation state what it attended now, reading them all in
+    two queries; the caller commits.
 
-    Returns the attestation issued, or None when nothing had to change. A new one is mailed
-    when the attendance is final already (a correction). A revoked attestation is left alone
-    unless staff issue it again (``after_revocation``); an anonymised registration keeps what
-    it has, for verification.
+    Returns registration id → the attestation issued, for those that had to change. A new one
+    is mailed when the attendance is final already (a correction). A revoked attestation is
+    left alone unless staff issue it again (``after_revocation``); an anonymised registration
+    keeps what it has, for verification.
     """
     now = now or utcnow()
     named = [registration for registration in registrations if registration.anonymised_at is None]
