@@ -203,26 +203,24 @@ def _invitation_by_token(token: str) -> EvaluationInvitation | None:
         EvaluationInvitation.token, token)
 
 
-def _refusal(invitation: EvaluationInvitation, event: Event,
-             now: datetime) -> SchedulerError | None:
+def _open_invitation(token: str, now: datetime) -> tuple[EvaluationInvitation, Event]:
+    """The invitation behind a token and its activity, while it may still be answered.
+    Raises LookupError, InvitationUsedError or EvaluationClosedError."""
+    invitation = _invitation_by_token(token)
+    if invitation is None:
+        raise LookupError(token)
+    event = db.session.get(Event, invitation.event_id)
     if invitation.is_used:
-        return InvitationUsedError()
+        raise InvitationUsedError()
     if event.status is not EventStatus.published or now >= closes_at(event):
-        return EvaluationClosedError(EvaluationClosedError.message.format(days=open_days()))
-    return None
+        raise EvaluationClosedError(EvaluationClosedError.message.format(days=open_days()))
+    return invitation, event
 
 
 def open_form(token: str, now: datetime | None = None) -> OpenForm:
     """The form behind a token. Raises LookupError for an unknown token, InvitationUsedError
     when it was used, EvaluationClosedError after EVALUATION_OPEN_DAYS."""
-    now = now or utcnow()
-    invitation = _invitation_by_token(token)
-    if invitation is None:
-        raise LookupError(token)
-    event = db.session.get(Event, invitation.event_id)
-    refusal = _refusal(invitation, event, now)
-    if refusal is not None:
-        raise refusal
+    _invitation, event = _open_invitation(token, now or utcnow())
     return OpenForm(event, active_questions(event.kind), themes())
 
 
@@ -264,13 +262,7 @@ def submit(token: str, answers: Answers, now: datetime | None = None) -> None:
 
 
 def _store(token: str, answers: Answers, now: datetime) -> None:
-    invitation = _invitation_by_token(token)
-    if invitation is None:
-        raise LookupError(token)
-    event = db.session.get(Event, invitation.event_id)
-    refusal = _refusal(invitation, event, now)
-    if refusal is not None:
-        raise refusal
+    invitation, event = _open_invitation(token, now)
     questions = active_questions(event.kind)
     answer_rows = _answer_rows(questions, answers)
     restamp = db.session.get_bind().dialect.name == "postgresql"
