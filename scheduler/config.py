@@ -28,6 +28,7 @@ ENVIRONMENT_SETTINGS = (
     "RESPONSE_CACHE_SIZE",
     "RETRY_AFTER_SECONDS",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "READINESS_DEADLINE_MS",
     "REQUEST_LOG",
     "PROXY_COUNT",
     "FEED_HISTORY_MONTHS",
@@ -45,7 +46,8 @@ ENVIRONMENT_SETTINGS = (
     "MATERIALS_MAX_MEGABYTES",
 )
 INTEGER_SETTINGS = ("MAIL_PORT", "RESPONSE_CACHE_SIZE", "MODERATION_REPLY_DAYS",
-                    "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS", "PROXY_COUNT",
+                    "RETRY_AFTER_SECONDS", "SQLITE_BUSY_TIMEOUT_MS", "READINESS_DEADLINE_MS",
+                    "PROXY_COUNT",
                     "FEED_HISTORY_MONTHS", "FEED_REFRESH_MINUTES", "FEED_CACHE_SECONDS",
                     "API_PAGE_SIZE", "NEW_FEED_SIZE",
                     "MAIL_MAX_ATTEMPTS", "MAIL_LEASE_SECONDS", "MAIL_REMINDER_DAYS",
@@ -125,6 +127,9 @@ class Defaults:
     # How long a SQLite write waits for a writer outside the app (a backup, the sqlite3 shell)
     # before the visitor gets a 503; the app's own processes queue on a lock file instead.
     SQLITE_BUSY_TIMEOUT_MS = 30_000
+    # /readyz answers 503 "slow" when the database takes longer than this: a monitor polls
+    # often, and a database this slow is as good as down for a visitor.
+    READINESS_DEADLINE_MS = 1000
 
 
 def read_environment(config: dict) -> None:

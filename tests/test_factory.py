@@ -58,6 +58,15 @@ def test_every_documented_setting_is_read_from_the_environment(monkeypatch):
                         "FEED_CACHE_SECONDS": 7, "REQUEST_LOG": False}
 
 
+def test_the_readme_documents_every_setting_read_from_the_environment():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    table_rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    undocumented = [name for name in config.ENVIRONMENT_SETTINGS
+                    if not any(f"`{name}`" in row for row in table_rows)]
+    assert undocumented == []
+    assert set(config.INTEGER_SETTINGS) <= set(config.ENVIRONMENT_SETTINGS)
+
+
 def test_production_without_its_address_refuses_to_start(tmp_path):
     settings = {"SCHEDULER_ENV": "production", "SECRET_KEY": "x" * 40, "PUBLIC_BASE_URL": None}
     with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL is not set"):

@@ -103,7 +103,8 @@ def test_a_hanging_database_costs_a_monitor_one_second_and_one_probe():
     /readyz says "slow" within its deadline, and polling does not pile up probes."""
     silent = socket.create_server(("127.0.0.1", 0), backlog=50)
     port = silent.getsockname()[1]
-    config = base_config(f"postgresql+psycopg://nobody@127.0.0.1:{port}/nothing")
+    config = base_config(f"postgresql+psycopg://nobody@127.0.0.1:{port}/nothing",
+                         READINESS_DEADLINE_MS=1000)
     try:
         with app_with(config) as hanging:
             monitor = hanging.test_client()

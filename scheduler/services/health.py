@@ -2,6 +2,7 @@
 one the code expects, and how the mail queue is doing. Counts and ages only, never a person."""
 
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -12,9 +13,6 @@ from sqlalchemy import Engine, func, inspect, select, text
 
 from scheduler.extensions import db
 from scheduler.models import MailStatus, OutboxMessage, utcnow
-
-# A monitor polls often; a database slower than this is as good as down for a visitor.
-DATABASE_DEADLINE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -61,25 +59,26 @@ def schema_state(revisions: frozenset[str]) -> str:
     return "behind" if all(knows_revision(revision) for revision in revisions) else "ahead"
 
 
-# One probe at a time per process: a monitor polling a hanging database must not pile up
+# One probe at a time per database: a monitor polling a hanging database must not pile up
 # threads and connections.
 _probing = threading.Lock()
-_last: dict = {}
+_last_probe: "weakref.WeakKeyDictionary[Engine, threading.Thread]" = weakref.WeakKeyDictionary()
 
 
 def readiness(now: datetime | None = None) -> Readiness:
-    """Probe the database on a thread of its own, so a hanging server costs a second at most."""
+    """Probe the database on a thread of its own, so a hanging server costs a monitor
+    READINESS_DEADLINE_MS at most."""
     now = now or utcnow()
     engine = db.engine
     with _probing:
-        running = _last.get("thread")
+        running = _last_probe.get(engine)
         if running is not None and running.is_alive():
             return Readiness(database="slow", schema="unknown")
         outcome: dict = {}
         probe = threading.Thread(target=_probe, args=(engine, outcome), daemon=True)
         probe.start()
-        _last.update(thread=probe)
-    probe.join(DATABASE_DEADLINE_SECONDS)
+        _last_probe[engine] = probe
+    probe.join(current_app.config["READINESS_DEADLINE_MS"] / 1000)
     if probe.is_alive():
         return Readiness(database="slow", schema="unknown")
     return _readiness_from(outcome, now)
