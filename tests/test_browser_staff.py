@@ -86,3 +86,31 @@ def test_the_yearly_report_prints_on_a4(logged_in, live_server):
     assert "Jaarrapport" in text and "Bereikte gemeenten" in text
     # The site's navigation and the year form are not printed.
     assert "Afmelden" not in text and "Cijfers exporteren" not in text
+
+
+def test_attendance_by_keyboard_keeps_focus_on_the_pressed_button(logged_in, live_server):
+    page = logged_in
+    page.click("text=Activiteiten")
+    page.click("tr:has-text('LIVC van Vilvoorde') >> text=Inschrijvingen")
+    form_id = page.locator(
+        "form.attendance:has(button[value='1'][aria-pressed='false'])").first.get_attribute("id")
+    person = page.locator(f"#{form_id} .visually-hidden").text_content().split(" van ")[1][:-1]
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches('#{form_id} button[value=\"1\"]')"):
+            break
+    else:
+        pytest.fail("Tab never reached the Aanwezig button")
+    page.evaluate(f"window.oldForm = document.getElementById('{form_id}')")
+    page.keyboard.press("Enter")
+    page.wait_for_function("id => document.getElementById(id) !== window.oldForm", arg=form_id)
+    expect(page.locator("#attendance-status")).to_have_text(f"{person}: aanwezig genoteerd.")
+    focused = page.evaluate("""() => [document.activeElement.closest('form')?.id,
+        document.activeElement.textContent, document.activeElement.getAttribute('aria-pressed'),
+        document.activeElement.isConnected]""")
+    assert focused == [form_id, "Aanwezig", "true", True]
+    assert page.evaluate("window.oldForm.isConnected") is False
+    page.keyboard.press("Tab")
+    focused = page.evaluate("[document.activeElement.closest('form')?.id, "
+                            "document.activeElement.textContent]")
+    assert focused == [form_id, "Afwezig"]
