@@ -63,6 +63,7 @@ MAIL_KIND = {
     "handover_not_needed": "Overdracht niet nodig",
     "overview": "Je inschrijvingen",
     "attestation": "Attest van deelname",
+    "attestation_withdrawn": "Attest geldt niet meer",
     "evaluation": "Vragenlijst na de activiteit",
     "materials_added": "Nieuw materiaal",
 }

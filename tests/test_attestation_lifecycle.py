@@ -1,6 +1,7 @@
 """Random sequences of what staff do after an activity (attendance taken and corrected, made
-final, attestations revoked and issued again, mails sent) and the rules about attestations
-that must hold after every step, on the real databases."""
+final, sessions cancelled, the activity renamed, a name corrected, attestations revoked and
+issued again, mails sent) and the rules about attestations that must hold after every step, on
+the real databases."""
 
 import itertools
 import os
@@ -37,7 +38,9 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import attestations, moderation, outbox, planning
+from scheduler.services import series as series_service
 from scheduler.services import staff as staff_service
+from tests.helpers import event_fields
 
 RUNS = itertools.count()
 PEOPLE = 3
@@ -54,6 +57,7 @@ class AttestationMachine(RuleBasedStateMachine):
         self.present: dict[tuple[int, int], bool] = {}
         self.revoked: set[int] = set()
         self.cancelled: set[int] = set()
+        self.last_names = {person: f"{self.run}-{person}" for person in range(PEOPLE)}
         self.mail_folder = Path(tempfile.mkdtemp(prefix="attest-mail-"))
 
     @initialize(is_series=st.booleans())
@@ -127,6 +131,22 @@ class AttestationMachine(RuleBasedStateMachine):
         else:
             self.cancelled.add(event.id)
 
+    @rule(title=st.sampled_from(["Vorming", "Lokale aanpak", "Reeks"]))
+    def rename_the_activity(self, title: str) -> None:
+        """Staff correct the title afterwards: what the attestations state follows."""
+        if isinstance(self.owner, Series):
+            series_service.update_series(self.owner, series_service.SeriesSettings(
+                title=title, summary=self.owner.summary, capacity=self.owner.capacity,
+                is_moderated=self.owner.is_moderated), self.staff)
+        else:
+            planning.save_event(self.owner, event_fields(self.owner, title=title), self.staff)
+
+    @rule(person=st.integers(0, PEOPLE - 1), last_name=st.sampled_from(["Peeters", "Maes"]))
+    def correct_the_name(self, person: int, last_name: str) -> None:
+        self.last_names[person] = f"{last_name}-{self.run}-{person}"
+        attestations.correct_name(self.people[person], "Persoon", self.last_names[person],
+                                  self.staff)
+
     @rule(person=st.integers(0, PEOPLE - 1))
     def revoke(self, person: int) -> None:
         current = attestations.shown_to(self.people[person])
@@ -157,6 +177,25 @@ class AttestationMachine(RuleBasedStateMachine):
         for mail in sent:
             # Nothing that stopped being valid before its mail left went out.
             assert db.session.get(Attestation, mail.facts["attestation_id"]).is_valid
+        for person, registration in enumerate(self.people):
+            holds_one = any(attestation.is_valid for attestation in self.issued_to(person))
+            last_sent = dict(db.session.execute(
+                select(OutboxMessage.kind, db.func.max(OutboxMessage.id)).where(
+                    OutboxMessage.registration_id == registration.id,
+                    OutboxMessage.kind.in_(("attestation", "attestation_withdrawn")),
+                    OutboxMessage.status == MailStatus.sent,
+                ).group_by(OutboxMessage.kind)).all())
+            received, told = last_sent.get("attestation"), last_sent.get("attestation_withdrawn")
+            if received is not None and not holds_one:
+                # Left with nothing valid after an attestation reached them: told so, once.
+                assert told is not None and told > received
+                assert db.session.scalar(select(db.func.count(OutboxMessage.id)).where(
+                    OutboxMessage.registration_id == registration.id,
+                    OutboxMessage.kind == "attestation_withdrawn",
+                    OutboxMessage.status == MailStatus.sent,
+                    OutboxMessage.id > received)) == 1
+            if told is not None and received is not None and told > received:
+                assert not holds_one
 
     def attended(self, person: int) -> list[Event]:
         return [event for event in self.sessions
@@ -194,7 +233,8 @@ class AttestationMachine(RuleBasedStateMachine):
                 assert attestation.minutes == sum(
                     round((event.ends_at - event.starts_at).total_seconds() / 60)
                     for event in attended)
-                assert attestation.person_name == f"Persoon {self.run}-{person}"
+                assert attestation.person_name == f"Persoon {self.last_names[person]}"
+                assert attestation.title == self.owner.title
 
     @invariant()
     def attestations_are_mailed_once_and_only_once_the_attendance_is_final(self) -> None:

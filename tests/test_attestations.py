@@ -23,10 +23,12 @@ from scheduler.models import (
     OutboxMessage,
     Registration,
     RegistrationStatus,
+    Role,
     utcnow,
 )
 from scheduler.services import (
     attestations,
+    handover,
     materials,
     moderation,
     notifications,
@@ -34,6 +36,8 @@ from scheduler.services import (
     planning,
     privacy,
 )
+from scheduler.services import series as series_service
+from tests.helpers import event_fields
 
 CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}(-[0-9A-HJKMNP-TV-Z]{5}){3}")
 
@@ -589,3 +593,152 @@ def test_a_mail_due_once_queued_twice_at_the_same_moment_is_queued_once(
         db.session.commit()
     assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
         OutboxMessage.dedupe_key == f"reminder:{person.id}:x")) == 1
+
+
+def withdrawal_mails(smtp) -> list:
+    return [message for message in smtp.messages
+            if message["Subject"].startswith("Je attest van deelname geldt niet meer")]
+
+
+def test_whoever_was_mailed_an_attestation_that_stops_holding_is_told_once(
+        app, smtp, staff_client, past_training, make_registration):
+    corrected, revoked, never_mailed = (make_registration(past_training) for _ in range(3))
+    for person in (corrected, revoked):
+        mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    send(app)
+
+    mark(staff_client, past_training, corrected, present=False)
+    staff_client.post(f"/beheer/attesten/{current(revoked).id}",
+                      data={"reden": "Vroeg vertrokken, na een half uur."})
+    # Marked present after the mails went and withdrawn before the sender ran: never told.
+    mark(staff_client, past_training, never_mailed)
+    mark(staff_client, past_training, never_mailed, present=False)
+    send(app)
+    told = withdrawal_mails(smtp)
+    assert sorted(message["To"].addresses[0].addr_spec for message in told) == sorted(
+        [corrected.email, revoked.email])
+    for message in told:
+        assert message["Subject"].endswith("Basisvorming radicalisering")
+        assert not any(part.get_content_type() == "application/pdf"
+                       for part in message.iter_attachments())
+    texts = {message["To"].addresses[0].addr_spec: message.get_body(("plain",)).get_content()
+             for message in told}
+    assert "was je op geen enkele bijeenkomst aanwezig" in " ".join(
+        texts[corrected.email].split())
+    assert "Vroeg vertrokken, na een half uur." in texts[revoked.email]
+
+    # Told once: a new attestation withdrawn before its mail left says nothing new.
+    mark(staff_client, past_training, corrected)
+    mark(staff_client, past_training, corrected, present=False)
+    send(app)
+    assert len(withdrawal_mails(smtp)) == 2
+
+
+def test_word_of_a_withdrawal_is_not_sent_once_a_new_attestation_holds(
+        app, smtp, staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    send(app)
+    mark(staff_client, past_training, person, present=False)
+    mark(staff_client, past_training, person)
+    send(app)
+    assert withdrawal_mails(smtp) == []
+    assert mailed_codes(smtp) == [mailed_codes(smtp)[0], current(person).code]
+
+
+def test_staff_correct_the_name_and_the_attestation_is_issued_anew_and_mailed(
+        app, smtp, client, staff_client, past_training, make_registration):
+    person = make_registration(past_training, first_name="Jan", last_name="Jansens")
+    mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    send(app)
+    first = current(person)
+    page = staff_client.get(f"/beheer/attesten/{first.id}").get_data(as_text=True)
+    assert "Naam verbeteren" in page and 'value="Jansens"' in page
+
+    refused = staff_client.post(f"/beheer/attesten/{first.id}/naam",
+                                data={"first_name": "Jan", "last_name": " "})
+    assert refused.status_code == 422 and "Vul de naam in." in refused.get_data(as_text=True)
+    assert current(person).id == first.id
+
+    corrected = staff_client.post(f"/beheer/attesten/{first.id}/naam",
+                                  data={"first_name": "Jan", "last_name": "Janssens"})
+    second = current(person)
+    assert corrected.status_code == 303
+    assert corrected.headers["Location"].endswith(f"/beheer/attesten/{second.id}")
+    assert second.person_name == "Jan Janssens" and second.code != first.code
+    assert db.session.get(Registration, person.id).last_name == "Janssens"
+    assert "vervangen" in client.get(f"/attest/{first.code}").get_data(as_text=True)
+    send(app)
+    assert mailed_codes(smtp) == [first.code, second.code]
+    _reader, text = pdf_text(client.get(f"/inschrijving/{person.token}/attest.pdf").data)
+    assert "Jan Janssens" in " ".join(text.split())
+
+    unchanged = staff_client.post(f"/beheer/attesten/{second.id}/naam",
+                                  data={"first_name": "Jan", "last_name": "Janssens"})
+    assert unchanged.status_code == 303 and current(person).id == second.id
+    # Only a valid attestation is corrected: an old version's page has no form.
+    assert staff_client.post(f"/beheer/attesten/{first.id}/naam", data={
+        "first_name": "Jan", "last_name": "X"}).status_code == 404
+
+
+def test_renaming_an_activity_after_its_attendance_reissues_its_attestations(
+        app, smtp, staff, staff_client, past_training, make_registration, make_series,
+        make_event):
+    admin = staff.create("beheerder@vvsg.be", is_admin=True)
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    send(app)
+    first = current(person)
+
+    outcome = planning.save_event(past_training, event_fields(
+        past_training, title="Basisvorming lokale aanpak"), admin)
+    assert outcome.attestations_reissued == 1
+    second = current(person)
+    assert second.title == "Basisvorming lokale aanpak" and second.code != first.code
+    send(app)
+    assert mailed_codes(smtp) == [first.code, second.code]
+    assert planning.save_event(past_training, event_fields(
+        past_training, summary="Een andere samenvatting"), admin).attestations_reissued == 0
+
+    series = make_series(title="Intervisie Limburg")
+    session = make_event(series=series, title="Intervisie Limburg (1/2)",
+                         starts_at=utcnow() - timedelta(days=3))
+    member = make_registration(series)
+    mark(staff_client, session, member)
+    outcome = series_service.update_series(series, series_service.SeriesSettings(
+        title="Intervisie Limburg en Antwerpen", summary=series.summary,
+        capacity=series.capacity, is_moderated=series.is_moderated), admin)
+    assert outcome.attestations_reissued == 1
+    attestation = current(member)
+    assert attestation.title == "Intervisie Limburg en Antwerpen"
+    assert [row["title"] for row in attestation.sessions] == [
+        "Intervisie Limburg en Antwerpen (1/2)"]
+
+
+def test_a_place_handed_over_between_sessions_keeps_the_attestation_of_those_before(
+        staff_client, make_series, make_event, make_registration):
+    series = make_series(title="Intervisie Gent")
+    now = utcnow()
+    held = make_event(series=series, title="Intervisie 1", starts_at=now - timedelta(days=7),
+                      ends_at=now - timedelta(days=7) + timedelta(hours=2))
+    make_event(series=series, title="Intervisie 2", starts_at=now + timedelta(days=7),
+               ends_at=now + timedelta(days=7, hours=2))
+    person = make_registration(series)
+    mark(staff_client, held, person)
+    before = current(person)
+
+    handover.hand_over(person.token, handover.Colleague(
+        first_name="Els", last_name="Peeters", email="els.peeters@example.org",
+        role=Role.medewerker))
+    assert db.session.get(Registration, person.id).status is RegistrationStatus.handed_over
+    assert current(person).id == before.id and current(person).is_valid
+
+    # Corrected after the hand-over: the session before it still counts.
+    mark(staff_client, held, person, present=False)
+    assert current(person) is None
+    mark(staff_client, held, person)
+    assert [row["title"] for row in current(person).sessions] == ["Intervisie 1"]

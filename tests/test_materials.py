@@ -737,3 +737,27 @@ def test_nothing_is_left_in_the_folder_after_refusals(staff_client, make_event, 
         upload(staff_client, event_path(event), name, data)
     assert files_in(folder) == []
     assert db.session.scalar(select(func.count(Material.id))) == 0
+
+
+def test_a_material_deleted_before_its_announcement_left_is_not_announced(
+        app, smtp, make_event, make_registration, staff):
+    user = staff.create()
+    event = past_event(make_event)
+    make_registration(event)
+    slides = add_file(event, user)
+    assert len(outbox_rows()) == 1
+
+    # Uploaded by mistake, taken away within the hold: the mail goes with it.
+    materials.delete_material(slides, user)
+    assert outbox_rows() == []
+    transport = outbox.transport_from_config(app.config, app.instance_path)
+    outbox.deliver_pending(transport, now=utcnow() + timedelta(minutes=11))
+    assert smtp.messages == []
+
+    # What is added later that day is announced after all.
+    add_file(event, user, title="Juiste presentatie")
+    extra = add_file(event, user, title="Te veel")
+    materials.delete_material(extra, user)
+    assert len(outbox_rows()) == 1
+    outbox.deliver_pending(transport, now=utcnow() + timedelta(minutes=11))
+    assert len(smtp.messages) == 1

@@ -1,9 +1,11 @@
-"""Forms about attestations: a third party's code to verify, staff's reason to revoke."""
+"""Forms about attestations: a third party's code to verify, staff's reason to revoke, the
+name staff correct."""
 
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from scheduler.forms.fields import text_field
 from scheduler.services.attestations import normalised_code
 
 
@@ -27,3 +29,10 @@ class RevokeForm(FlaskForm):
 
     reden = TextAreaField("Reden (staat op de controlepagina)", validators=[
         DataRequired("Geef een reden op."), Length(max=500, message="Hoogstens 500 tekens.")])
+
+
+class NameForm(FlaskForm):
+    """The name a person registered with, as staff correct it for the attestation."""
+
+    first_name = text_field("Voornaam", 100, required="Vul de voornaam in.")
+    last_name = text_field("Naam", 100, required="Vul de naam in.")

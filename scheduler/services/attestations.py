@@ -5,7 +5,8 @@ corrected, attendance made final): a registration's current attestation states e
 sessions it was present at. When that changes, the old one is marked replaced (or withdrawn,
 when nothing attended is left) and a new one with a new code is issued; its mail goes out once
 the attendance of the activity, or of every session of a series, is final. An attestation
-staff revoked stays revoked until staff issue it again.
+staff revoked stays revoked until staff issue it again. Whoever was mailed an attestation that
+stops holding, with nothing in its place, is told so.
 """
 
 import secrets
@@ -181,21 +182,23 @@ def bring_all_up_to_date(registrations: list[Registration], *, after_revocation:
     named = [registration for registration in registrations if registration.anonymised_at is None]
     latest = latest_of(named)
     facts = facts_of(named, now)
-    issued = {}
+    issued, withdrawn = {}, []
     for registration in named:
         attestation = _bring_up_to_date(registration, latest.get(registration.id),
-                                        facts.get(registration.id), after_revocation, now)
+                                        facts.get(registration.id), after_revocation, now,
+                                        withdrawn)
         if attestation is not None:
             issued[registration.id] = attestation
             if mail and is_final(registration.places_owner):
                 _queue_mail(registration, attestation,
                             replaces=latest.get(registration.id) is not None)
+    _tell_withdrawn(withdrawn, WITHDRAWN)
     return issued
 
 
 def _bring_up_to_date(registration: Registration, latest: Attestation | None,
-                      facts: Facts | None, after_revocation: bool,
-                      now: datetime) -> Attestation | None:
+                      facts: Facts | None, after_revocation: bool, now: datetime,
+                      withdrawn: list[Attestation]) -> Attestation | None:
     if latest is not None and latest.revoked_at is not None and not after_revocation:
         return None
     current = latest if latest is not None and not is_withdrawn(latest) else None
@@ -204,6 +207,7 @@ def _bring_up_to_date(registration: Registration, latest: Attestation | None,
     if facts is None:
         if current is not None and current.is_valid:
             current.replaced_at = now
+            withdrawn.append(current)
         return None
     # The one before ends first: the database holds one valid attestation per registration.
     if latest is not None:
@@ -254,6 +258,58 @@ def _queue_mail(registration: Registration, attestation: Attestation,
     notifications.queue("attestation", registration, with_calendar=False,
                         attestation_id=attestation.id, dedupe_key=key,
                         extra=REPLACES if replaces else "")
+
+
+WITHDRAWN = ("Volgens de aanwezigheidslijst zoals die nu is, was je op geen enkele bijeenkomst "
+             "aanwezig die plaatsvond.")
+
+
+def _tell_withdrawn(ended: list[Attestation], reason: str) -> None:
+    """Word for the people left without a valid attestation who may hold one of ours: those
+    an attestation mail was queued for. Whether they are told is decided when it leaves
+    (``notifications``): only after an attestation that really reached them, and once."""
+    by_registration = {attestation.registration_id: attestation for attestation in ended}
+    if not by_registration:
+        return
+    mailed = set(db.session.scalars(
+        select(notifications.OutboxMessage.registration_id).where(
+            notifications.OutboxMessage.kind == "attestation",
+            notifications.OutboxMessage.registration_id.in_(by_registration))))
+    for registration_id in mailed:
+        attestation = by_registration[registration_id]
+        notifications.queue("attestation_withdrawn", attestation.registration,
+                            with_calendar=False, attestation_id=attestation.id,
+                            dedupe_key=f"attestation-withdrawn:{attestation.id}", extra=reason)
+
+
+def follow_edit(owner: Event | Series) -> int:
+    """An activity or series renamed (or its hours corrected) after attendance was taken:
+    its attestations state the new facts, and are mailed again where they were final. The
+    caller holds the lock on its places and commits. Returns how many were issued anew."""
+    owner = owner.places_owner if isinstance(owner, Event) else owner
+    return len(bring_all_up_to_date(list(db.session.scalars(places.registrations_of(owner)))))
+
+
+def correct_name(registration: Registration, first_name: str, last_name: str,
+                 staff: StaffUser) -> Attestation | None:
+    """Staff correct the name a person registered with (a typo on the attestation, found
+    after the activity): the attestation is issued anew with the name, and mailed again when
+    the attendance is final. Returns the attestation issued, or None when nothing changed."""
+    places.lock_owner(registration.places_owner)
+    if registration.anonymised_at is not None:
+        db.session.rollback()
+        raise SchedulerError("De persoonsgegevens van deze inschrijving zijn al verwijderd.")
+    name = (first_name.strip(), last_name.strip())
+    if name == (registration.first_name, registration.last_name):
+        db.session.rollback()
+        return None
+    registration.first_name, registration.last_name = name
+    issued = bring_up_to_date(registration)
+    audit.record(staff, "registration.rename", "registration", registration.id,
+                 "naam verbeterd door een medewerker"
+                 + (f"; attest {issued.code} uitgereikt" if issued else ""))
+    db.session.commit()
+    return issued
 
 
 def make_final(event: Event, staff: StaffUser, now: datetime | None = None) -> int:
@@ -314,6 +370,8 @@ def revoke(attestation: Attestation, reason: str, staff: StaffUser,
         raise SchedulerError("Dit attest is al niet meer geldig.")
     attestation.revoked_at = now or utcnow()
     attestation.revoked_reason = reason
+    if attestation.registration is not None:
+        _tell_withdrawn([attestation], f"Het attest werd ingetrokken. Reden: {reason}")
     audit.record(staff, "attestation.revoke", "registration", attestation.registration_id,
                  f"attest {attestation.code} ingetrokken")
     db.session.commit()

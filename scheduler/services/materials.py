@@ -34,13 +34,14 @@ from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
-from scheduler.dates import local
+from scheduler.dates import local, start_of_day
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.links import public_url
 from scheduler.models import (
     Event,
     EventStatus,
+    MailStatus,
     Material,
     OutboxMessage,
     Registration,
@@ -169,11 +170,15 @@ def find_for_registration(registration: Registration, material_id: int) -> Mater
     return db.session.scalars(_materials_where(and_(condition, Material.id == material_id))).first()
 
 
+def _of_owner(owner: Owner) -> ColumnElement[bool]:
+    column = Material.series_id if isinstance(owner, Series) else Material.event_id
+    return column == owner.id
+
+
 def list_for(owner: Owner) -> list[Material]:
     """The materials of an activity or of a series itself, oldest first (for staff)."""
-    column = Material.series_id if isinstance(owner, Series) else Material.event_id
     return list(db.session.scalars(
-        select(Material).where(column == owner.id).order_by(Material.created_at, Material.id)))
+        select(Material).where(_of_owner(owner)).order_by(Material.created_at, Material.id)))
 
 
 def owner_of(material: Material) -> Owner:
@@ -368,13 +373,33 @@ def _store(material: Material, owner: Owner, staff: StaffUser | None, summary: s
         raise
 
 
-def delete_material(material: Material, staff: StaffUser) -> Owner:
+def delete_material(material: Material, staff: StaffUser, now: datetime | None = None) -> Owner:
     """Remove a material; its file goes once the removal is committed. Returns its owner."""
+    now = now or utcnow()
     owner = owner_of(material)
     audit.record(staff, "material.delete", *_subject(owner), material.title)
     _forget([material])
+    _hold_back_announcement(owner, now)
     db.session.commit()
     return owner
+
+
+def _hold_back_announcement(owner: Owner, now: datetime) -> None:
+    """A material deleted while its announcement still waits (ANNOUNCE_DELAY): when nothing
+    added that day is left, the mail is taken back, so it announces nothing that is not there;
+    a material added later that day is announced again."""
+    added_today = db.session.scalar(select(Material.id).where(
+        _of_owner(owner), Material.created_at >= start_of_day(now)).limit(1))
+    if added_today is not None:
+        return
+    subject_type, subject_id = _subject(owner)
+    db.session.execute(delete(OutboxMessage).where(
+        OutboxMessage.kind == "materials_added", OutboxMessage.status == MailStatus.pending,
+        OutboxMessage.dedupe_key.like(
+            f"materials:%:{subject_type}:{subject_id}:{local(now).date().isoformat()}"),
+        # One a sender holds right now goes: it is as good as sent.
+        or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until < now),
+    ).execution_options(synchronize_session=False))
 
 
 def delete_all_of(event: Event | None = None, series: Series | None = None) -> int:
@@ -457,11 +482,12 @@ def announce(owner: Owner, now: datetime) -> int:
     return queued
 
 
-def purge(now: datetime | None = None) -> int:
+def purge(now: datetime | None = None, dry_run: bool = False) -> int:
     """Delete the files in the folder that no material refers to (left by a crash, or by a
     deletion whose file could not be removed), once they are ORPHAN_GRACE old. Returns how
-    many were deleted. Only names this module gives are touched: a folder set by mistake to
-    one holding other files (the database, its backups) loses nothing else."""
+    many were deleted (a dry run only counts them). Only names this module gives are touched:
+    a folder set by mistake to one holding other files (the database, its backups) loses
+    nothing else."""
     now = now or utcnow()
     directory = folder()
     if not directory.is_dir():
@@ -474,6 +500,9 @@ def purge(now: datetime | None = None) -> int:
         ours = STORED_NAME.fullmatch(path.name) or path.name.startswith(TEMPORARY_PREFIX)
         if (not ours or path.name in referred or not path.is_file()
                 or path.stat().st_mtime > cutoff):
+            continue
+        if dry_run:
+            removed += 1
             continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

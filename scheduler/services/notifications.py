@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from scheduler import labels
 from scheduler.extensions import db, insert_or_update
@@ -54,8 +54,10 @@ CALENDAR_METHOD: dict[str, str | None] = {
     "handed_over": "CANCEL",
     "handover_received": "REQUEST",
     "handover_not_needed": None,
-    # After the activity: the attestation in attachment, the evaluation form, new materials.
+    # After the activity: the attestation in attachment (or word that it no longer holds),
+    # the evaluation form, new materials.
     "attestation": None,
+    "attestation_withdrawn": None,
     "evaluation": None,
     "materials_added": None,
 }
@@ -177,6 +179,8 @@ def is_superseded(message: OutboxMessage) -> bool:
     registration = message.registration
     if registration is None or registration.anonymised_at is not None:
         return True
+    if message.kind == "attestation_withdrawn":
+        return _withdrawal_is_moot(registration)
     if message.facts.get("attestation_id") is not None:
         # An attestation replaced or revoked before its mail left is not sent: its successor
         # has its own mail, and a revoked one is not to be handed out.
@@ -188,6 +192,25 @@ def is_superseded(message: OutboxMessage) -> bool:
             OutboxMessage.id > message.id,
         ))
     return any(_overtakes(kind, event_id, message) for kind, event_id in newer)
+
+
+def _withdrawal_is_moot(registration: Registration) -> bool:
+    """Word that their attestation no longer holds goes to a person once after each
+    attestation that reached them, and only while none is valid: a new one's own mail says
+    it replaces the earlier, and someone whose attestation mail never left holds nothing."""
+    if db.session.scalar(select(Attestation.id).where(
+            Attestation.registration_id == registration.id,
+            Attestation.replaced_at.is_(None), Attestation.revoked_at.is_(None))) is not None:
+        return True
+    last_sent = dict(db.session.execute(
+        select(OutboxMessage.kind, func.max(OutboxMessage.id)).where(
+            OutboxMessage.registration_id == registration.id,
+            OutboxMessage.kind.in_(("attestation", "attestation_withdrawn")),
+            OutboxMessage.status == MailStatus.sent)
+        .group_by(OutboxMessage.kind)).all())
+    received = last_sent.get("attestation")
+    told = last_sent.get("attestation_withdrawn")
+    return received is None or (told is not None and told > received)
 
 
 def _overtakes(kind: str, event_id: int | None, older: OutboxMessage) -> bool:
@@ -283,7 +306,7 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
     # name is the one the person gave last, as in the greeting.
     name = clean_header(f"{registration.first_name} {registration.last_name}")
     attachments = ()
-    if facts.get("attestation_id") is not None:
+    if kind == "attestation":
         attestation = db.session.get(Attestation, facts["attestation_id"])
         attachments = ((attestation_document.file_name(attestation), "application/pdf",
                         attestation_document.render(attestation, base)),)

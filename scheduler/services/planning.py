@@ -76,6 +76,8 @@ class PlacesOutcome:
     subject: Event | Series
     promoted: list[Registration] = field(default_factory=list)
     over_capacity: int = 0
+    # Attestations issued anew because what they state (a title, hours) changed.
+    attestations_reissued: int = 0
 
 
 def list_for_staff(section: str, now: datetime, limit: int = 200) -> list[Event]:
@@ -159,6 +161,8 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser,
         event.municipality_id = municipality.id if municipality else None
         event.themes = themes
         changed = not is_new and event.schedule_changed()
+        attested_facts_changed = not is_new and attributes_changed(
+            event, ("title", "starts_at", "ends_at"))
     if changed:
         _check_move(event)
     db.session.flush()
@@ -168,10 +172,11 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser,
     # More places, or an activity that takes places again (moved back before its start):
     # either way the waiting list moves up now.
     outcome = PlacesOutcome(event) if is_new else after_places_change(event.places_owner)
+    reissued = attestations.follow_edit(event) if attested_facts_changed else 0
     audit.record(staff, "event.create" if is_new else "event.edit", "event", event.id,
                  event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
     db.session.commit()
-    return PlacesOutcome(event, outcome.promoted, outcome.over_capacity)
+    return PlacesOutcome(event, outcome.promoted, outcome.over_capacity, reissued)
 
 
 def _check_move(event: Event) -> None:

@@ -1,6 +1,7 @@
 """Series: a set of sessions enrolled in as one. Staff create one, change what all its sessions
 share (places, moderation, maximum, title, summary), add sessions and publish them."""
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date, time
@@ -18,7 +19,7 @@ from scheduler.models import (
     Series,
     StaffUser,
 )
-from scheduler.services import audit, places
+from scheduler.services import attestations, audit, places
 from scheduler.services.organisations import find_municipality
 from scheduler.services.planning import (
     OWNED_BY_SERIES,
@@ -134,6 +135,9 @@ def update_series(series: Series, settings: SeriesSettings, staff: StaffUser) ->
             session.summary = series.summary
     db.session.flush()
     outcome = after_places_change(series)
+    if series.title != old_title:
+        outcome = dataclasses.replace(
+            outcome, attestations_reissued=attestations.follow_edit(series))
     audit.record(staff, "series.edit", "series", series.id, series.title)
     db.session.commit()
     return outcome

@@ -1,5 +1,5 @@
 """Staff actions on attestations: the attendance of an activity made final, one attestation
-looked at, downloaded, revoked or issued again."""
+looked at, downloaded, revoked or issued again, the name on it corrected."""
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
-from scheduler.forms.attestations import RevokeForm
+from scheduler.forms.attestations import NameForm, RevokeForm
 from scheduler.forms.fields import ConfirmForm
 from scheduler.models import Attestation, Event, Registration
 from scheduler.responses import attestation_pdf_response
@@ -26,13 +26,20 @@ def attendance_final(event_id: int):
         lambda _result: url_for("staff.participants", event_id=event_id))
 
 
-def _render(attestation: Attestation, form: RevokeForm, status: int = 200):
+def _render(attestation: Attestation, form: RevokeForm, status: int = 200,
+            name_form: NameForm | None = None):
     history = db.session.scalars(
         select(Attestation).where(Attestation.registration_id == attestation.registration_id)
         .order_by(Attestation.id.desc())).all() if attestation.registration_id else [attestation]
     registration = attestation.registration
+    if name_form is None and registration is not None and registration.anonymised_at is None:
+        name_form = NameForm(formdata=None, first_name=registration.first_name,
+                             last_name=registration.last_name)
     return render_template(
         "staff/attestation.html", attestation=attestation, form=form, history=history,
+        name_form=name_form if attestation.is_valid else None,
+        attendance_final=registration is not None
+        and attestations.is_final(registration.places_owner),
         sessions=attestation_document.sessions_of(attestation), registration=registration,
         participants_event_id=_participants_event_id(attestation),
         may_issue_again=registration is not None and history[0].revoked_at is not None,
@@ -62,6 +69,31 @@ def attestation(attestation_id: int):
             flash("Het attest is ingetrokken; de controlepagina zegt het.", "success")
             return redirect(url_for("staff.attestation", attestation_id=found.id), 303)
     return _render(found, form, 422 if form.errors else 200)
+
+
+@bp.post("/attesten/<int:attestation_id>/naam")
+def attestation_name(attestation_id: int):
+    """Correct the name the person registered with; the attestation is issued anew."""
+    found = db.get_or_404(Attestation, attestation_id)
+    registration = found.registration
+    if registration is None or not found.is_valid:
+        abort(404)
+    form = NameForm()
+    if not form.validate_on_submit():
+        return _render(found, RevokeForm(formdata=None), 422, name_form=form)
+    try:
+        issued = attestations.correct_name(registration, form.first_name.data,
+                                           form.last_name.data, current_user)
+    except SchedulerError as refusal:
+        form.first_name.errors = [refusal.message]
+        return _render(found, RevokeForm(formdata=None), 422, name_form=form)
+    if issued is None:
+        flash("De naam is dezelfde gebleven; het attest is niet gewijzigd.", "success")
+        return redirect(url_for("staff.attestation", attestation_id=found.id), 303)
+    flash("De naam is verbeterd. Er is een nieuw attest met een nieuwe code"
+          + ("; het wordt gemaild." if attestations.is_final(registration.places_owner)
+             else "."), "success")
+    return redirect(url_for("staff.attestation", attestation_id=issued.id), 303)
 
 
 @bp.get("/attesten/<int:attestation_id>/attest.pdf")
