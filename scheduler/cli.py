@@ -51,17 +51,26 @@ privacy_commands = AppGroup("privacy", help="Retention of personal data.")
 
 
 @privacy_commands.command("purge")
-@click.option("--dry-run", is_flag=True, help="Only count what would be anonymised.")
+@click.option("--dry-run", is_flag=True,
+              help="Only count what a purge would do now; change nothing.")
 def purge_personal_data(dry_run: bool) -> None:
     """Anonymise registrations PRIVACY_RETENTION_MONTHS after their activity, delete expired
     attestations, closed evaluation links and unused material files; safe to run daily."""
     report = privacy.purge(months=current_app.config["PRIVACY_RETENTION_MONTHS"], dry_run=dry_run)
-    verb = "zou anonimiseren" if dry_run else "geanonimiseerd"
-    click.echo(f"Privacy: {report.registrations} inschrijvingen {verb}, "
-               f"{report.messages} mails verwijderd, {report.people} personen verwijderd, "
-               f"{report.requests} aanvragen, {report.needs} noden gewist, "
-               f"{report.attestations} verlopen attesten, {report.evaluation_links} "
-               f"evaluatielinks en {report.material_files} losse bestanden verwijderd.")
+    if dry_run:
+        # What a purge would do now: nothing is removed, so no "verwijderd" here.
+        click.echo(f"Privacy (proef, niets gewijzigd): {report.registrations} inschrijvingen "
+                   f"zou anonimiseren, en zou verwijderen of wissen: {report.messages} mails, "
+                   f"{report.people} personen, {report.requests} aanvragen, {report.needs} "
+                   f"noden, {report.attestations} verlopen attesten, "
+                   f"{report.evaluation_links} evaluatielinks en {report.material_files} "
+                   f"losse bestanden.")
+    else:
+        click.echo(f"Privacy: {report.registrations} inschrijvingen geanonimiseerd, "
+                   f"{report.messages} mails verwijderd, {report.people} personen verwijderd, "
+                   f"{report.requests} aanvragen, {report.needs} noden gewist, "
+                   f"{report.attestations} verlopen attesten, {report.evaluation_links} "
+                   f"evaluatielinks en {report.material_files} losse bestanden verwijderd.")
 
 
 staff_commands = AppGroup("staff", help="Staff accounts.")

@@ -1,6 +1,8 @@
 """Retention, a person's rights, the honeypot, and hostile input in bulk."""
 
 import json
+import os
+from dataclasses import asdict
 from datetime import timedelta
 
 import pytest
@@ -10,14 +12,18 @@ from sqlalchemy import func, select
 
 from scheduler.extensions import db
 from scheduler.models import (
+    Attestation,
+    Audience,
     AuditEntry,
+    EvaluationInvitation,
     OutboxMessage,
     Person,
     Registration,
     RegistrationStatus,
+    TrainingRequest,
     utcnow,
 )
-from scheduler.services import moderation, privacy, registrations
+from scheduler.services import materials, moderation, privacy, registrations
 from tests.helpers import applicant, form_data, personal_link
 
 
@@ -57,6 +63,77 @@ def test_purge_anonymises_old_registrations_only(runner, make_event, make_series
     entry = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "privacy.purge")).first()
     assert "an1@example.org" not in entry.summary
+
+
+def test_the_dry_run_reports_what_the_purge_then_does_and_changes_nothing(
+        runner, make_event, make_registration):
+    now = utcnow()
+    old = make_event(starts_at=now + timedelta(days=2))
+    later = make_event(starts_at=now + timedelta(days=3))
+    first = registrations.register(old.id, applicant(1, needs="Rolstoel")).registration
+    registrations.register(old.id, applicant(2))
+    # The third person also comes to a later activity: their address, and person, stay.
+    third = registrations.register(old.id, applicant(3)).registration
+    registrations.register(later.id, applicant(3))
+    # The first activity moves thirteen months back: past retention, and its evaluation
+    # form closed. The attestation of who came is as if issued years ago: expired.
+    old.starts_at -= timedelta(days=400)
+    old.ends_at -= timedelta(days=400)
+    db.session.commit()
+    moderation.set_attendance(first, old, True, None)
+    db.session.scalars(select(Attestation).where(
+        Attestation.registration_id == first.id)).one().verifiable_until = now - timedelta(days=1)
+    yesterday = make_event(starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1))
+    make_registration(yesterday, needs="Vegetarisch")
+    db.session.add_all([
+        EvaluationInvitation(event_id=old.id, registration_id=first.id),
+        EvaluationInvitation(event_id=old.id, registration_id=third.id),
+        EvaluationInvitation(event_id=yesterday.id, registration_id=None),
+        TrainingRequest(contact_name="An Peeters", email="an@mechelen.be",
+                        audience=Audience.both, created_at=now - timedelta(days=400)),
+    ])
+    db.session.commit()
+    folder = materials.folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    two_hours_ago = (now - timedelta(hours=2)).timestamp()
+    for name in ("0" * 32, ".upload-abc", "notities.txt"):
+        (folder / name).write_bytes(b"%PDF-1.4")
+        os.utime(folder / name, (two_hours_ago, two_hours_ago))
+    (folder / ("1" * 32)).write_bytes(b"wordt net vastgelegd")
+
+    before = stored_state()
+    dry = privacy.purge(now=now, dry_run=True)
+    assert stored_state() == before
+    line = runner.invoke(args=["privacy", "purge", "--dry-run"]).output
+    assert stored_state() == before
+
+    real = privacy.purge(now=now)
+    assert asdict(dry) == asdict(real)
+    assert asdict(real) == {
+        "registrations": 3, "messages": 3, "people": 2, "requests": 1, "needs": 2,
+        "attestations": 1, "evaluation_links": 2, "material_files": 2}
+    assert stored_state() != before
+    assert "3 inschrijvingen zou anonimiseren" in line and "niets gewijzigd" in line
+    assert "3 mails, 2 personen, 1 aanvragen, 2 noden, 1 verlopen attesten, " in line
+    assert "2 evaluatielinks en 2 losse bestanden." in line
+
+
+def stored_state() -> dict:
+    """How many rows of each kind, how many of them still personal, and the stored files."""
+    db.session.rollback()
+    counts = {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+              for model in (Registration, OutboxMessage, Person, Attestation,
+                            EvaluationInvitation, TrainingRequest, AuditEntry)}
+    counts["not anonymised"] = db.session.scalar(select(func.count(Registration.id)).where(
+        Registration.anonymised_at.is_(None)))
+    counts["with needs"] = db.session.scalar(select(func.count(Registration.id)).where(
+        Registration.needs != ""))
+    counts["requests not anonymised"] = db.session.scalar(select(func.count(
+        TrainingRequest.id)).where(TrainingRequest.anonymised_at.is_(None)))
+    counts["links with a person"] = db.session.scalar(select(func.count(
+        EvaluationInvitation.id)).where(EvaluationInvitation.registration_id.is_not(None)))
+    counts["files"] = sorted(path.name for path in materials.folder().iterdir())
+    return counts
 
 
 def test_the_personal_link_dies_with_the_data(client, make_event):

@@ -166,14 +166,18 @@ def _mail_key(registration_id: int, event_id: int) -> str:
     return f"evaluation:{registration_id}:{event_id}"
 
 
-def purge(now: datetime | None = None) -> int:
+def purge(now: datetime | None = None, dry_run: bool = False) -> int:
     """Delete the invitations (the one-use tokens) of activities whose form has closed, i.e.
-    that ended more than EVALUATION_OPEN_DAYS ago; returns how many. The caller commits."""
+    that ended more than EVALUATION_OPEN_DAYS ago; returns how many (a dry run only counts
+    them). The caller commits."""
     now = now or utcnow()
     closed = select(Event.id).where(Event.ends_at < now - timedelta(days=open_days()))
-    result = db.session.execute(
-        delete(EvaluationInvitation).where(EvaluationInvitation.event_id.in_(closed))
-        .execution_options(synchronize_session=False))
+    of_closed_forms = EvaluationInvitation.event_id.in_(closed)
+    if dry_run:
+        return db.session.scalar(select(func.count(EvaluationInvitation.id))
+                                 .where(of_closed_forms))
+    result = db.session.execute(delete(EvaluationInvitation).where(of_closed_forms)
+                                .execution_options(synchronize_session=False))
     return result.rowcount
 
 

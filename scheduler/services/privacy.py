@@ -59,8 +59,11 @@ def _ended_before(cutoff: datetime):
 
 def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) -> PurgeReport:
     """Anonymise registrations ``months`` after their activity, with their mails and people,
-    and training requests ``months`` after they came in.
+    and training requests ``months`` after they came in; delete expired attestations, the
+    links of closed evaluation forms and material files no material refers to.
 
+    What is due is worked out first; a dry run reports exactly that and changes nothing (it
+    rolls back what it read), so it says what a real run at the same moment would report.
     Idempotent: anonymised registrations are skipped. Logged in the audit log (counts only).
     """
     now = now or utcnow()
@@ -69,6 +72,7 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
     ids = db.session.scalars(due).all()
     emails = set(db.session.scalars(
         select(Registration.email_normalised).where(Registration.id.in_(ids))))
+    gone = _addresses_only_in(ids, emails)
     messages = db.session.scalar(
         select(func.count(OutboxMessage.id)).where(OutboxMessage.registration_id.in_(ids)))
     request_ids = db.session.scalars(select(TrainingRequest.id).where(
@@ -79,10 +83,13 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
     expired = db.session.scalars(
         select(Attestation.id).where(Attestation.verifiable_until < now)).all()
     if dry_run:
+        evaluation_links = evaluations.purge(now, dry_run=True)
+        material_files = materials.purge(now, dry_run=True)
         db.session.rollback()
-        return PurgeReport(len(ids), messages, 0, len(request_ids), len(with_needs),
-                           len(expired))
-    people = _anonymise(ids, emails, now)
+        return PurgeReport(len(ids), messages, len(gone), len(request_ids), len(with_needs),
+                           len(expired), evaluation_links, material_files)
+    _anonymise(ids, now)
+    _delete_people(gone)
     _delete_attestations(expired)
     evaluation_links = evaluations.purge(now)
     _anonymise_requests(request_ids, now)
@@ -91,14 +98,26 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
             update(Registration).where(Registration.id.in_(with_needs[start:start + 500]))
             .values(needs="").execution_options(synchronize_session=False))
     audit.record(None, "privacy.purge", "registration", None,
-                 f"{len(ids)} inschrijvingen, {messages} mails, {people} personen, "
+                 f"{len(ids)} inschrijvingen, {messages} mails, {len(gone)} personen, "
                  f"{len(request_ids)} aanvragen, {len(with_needs)} noden, "
                  f"{len(expired)} attesten, {evaluation_links} evaluatielinks")
     db.session.commit()
     # Files go once no row refers to them any more: after the commit.
     material_files = materials.purge(now)
-    return PurgeReport(len(ids), messages, people, len(request_ids), len(with_needs),
+    return PurgeReport(len(ids), messages, len(gone), len(request_ids), len(with_needs),
                        len(expired), evaluation_links, material_files)
+
+
+def _addresses_only_in(ids: list[int], emails: set[str]) -> list[str]:
+    """The addresses among ``emails`` that no registration other than ``ids`` uses: their
+    person (and personal feed) goes with these registrations."""
+    if not emails:
+        return []
+    leaving = set(ids)
+    still_used = {email for registration_id, email in db.session.execute(
+        select(Registration.id, Registration.email_normalised)
+        .where(Registration.email_normalised.in_(emails))) if registration_id not in leaving}
+    return sorted(emails - still_used)
 
 
 def _delete_attestations(ids: list[int]) -> None:
@@ -126,10 +145,8 @@ def _anonymise_requests(ids: list[int], now: datetime) -> None:
         )
 
 
-def _anonymise(ids: list[int], emails: set[str], now: datetime) -> int:
-    """Remove the personal data of these registrations; returns the number of people removed."""
-    if not ids:
-        return 0
+def _anonymise(ids: list[int], now: datetime) -> None:
+    """Remove the personal data of these registrations (their people: _delete_people)."""
     number = cast(Registration.id, String)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -147,12 +164,13 @@ def _anonymise(ids: list[int], emails: set[str], now: datetime) -> int:
             update(Registration).where(Registration.handed_over_to_id.in_(chunk))
             .values(handed_over_to_name="").execution_options(synchronize_session=False))
         evaluations.forget_registrations(chunk)
-    still_used = set(db.session.scalars(
-        select(Registration.email_normalised).where(Registration.email_normalised.in_(emails))))
-    gone = [email for email in emails if email not in still_used]
-    if gone:
-        db.session.execute(delete(Person).where(Person.email_normalised.in_(gone)))
-    return len(gone)
+
+
+def _delete_people(addresses: list[str]) -> None:
+    """Delete the people (with their personal feeds) of these addresses."""
+    for start in range(0, len(addresses), 500):
+        db.session.execute(
+            delete(Person).where(Person.email_normalised.in_(addresses[start:start + 500])))
 
 
 def _requests_of(address: str):
@@ -285,7 +303,8 @@ def erase(email: str, staff: StaffUser, now: datetime | None = None) -> int:
     if not (ids or request_ids or had_feed or proposals):
         db.session.rollback()
         return 0
-    _anonymise(ids, {address}, now)
+    # The person of this address went above, whatever else still refers to it.
+    _anonymise(ids, now)
     _delete_attestations(db.session.scalars(
         select(Attestation.id).where(Attestation.registration_id.in_(ids))).all())
     _anonymise_requests(request_ids, now)
