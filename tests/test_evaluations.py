@@ -26,7 +26,7 @@ from scheduler.models import (
     OutboxMessage,
     utcnow,
 )
-from scheduler.services import evaluations, outbox
+from scheduler.services import evaluation_questions, evaluation_results, evaluations, outbox
 
 TODAY = local(utcnow()).date()
 # Mid-afternoon today: "the day after" and the window are counted from this moment.
@@ -427,7 +427,7 @@ def test_purge_deletes_the_links_of_closed_forms_and_erasure_forgets_the_person(
     db.session.commit()
     assert [i.event_id for i in invitations()] == [recent.id]
     # Once the form has closed, those marked present count as asked: the figure stays.
-    assert evaluations.results(old, NOW).invited == 1
+    assert evaluation_results.results(old, NOW).invited == 1
     # A forgotten invitation still opens the form once.
     assert evaluations.open_form(invitations()[0].token, NOW).event.id == recent.id
 
@@ -568,7 +568,7 @@ def editor_data(changes: dict[int, dict] | None = None,
                 kind: EventKind = EventKind.training) -> dict:
     """The questions editor as the browser posts it, with ``changes`` per question id."""
     data = {}
-    for question in evaluations.questions_of(kind):
+    for question in evaluation_questions.questions_of(kind):
         fields = {"label": question.label, "required": question.is_required,
                   "active": question.is_active, "position": question.position}
         fields.update((changes or {}).get(question.id, {}))
@@ -721,10 +721,11 @@ def test_a_theme_deleted_later_still_reads_as_chosen(staff_client, invited, make
 
 
 def test_the_last_question_cannot_be_taken_out_of_the_form(staff_client):
-    questions = evaluations.questions_of(EventKind.training)
+    questions = evaluation_questions.questions_of(EventKind.training)
     all_out = editor_data({question.id: {"active": False} for question in questions})
     response = staff_client.post("/beheer/evaluaties/vragen/vorming", data=all_out)
     assert response.status_code == 422
     assert "minstens één vraag" in response.get_data(as_text=True)
     db.session.expire_all()
-    assert all(question.is_active for question in evaluations.questions_of(EventKind.training))
+    assert all(question.is_active
+               for question in evaluation_questions.questions_of(EventKind.training))

@@ -26,6 +26,7 @@ from scheduler.forms.fields import (
 )
 from scheduler.forms.public import AnonymousForm
 from scheduler.models import EvaluationQuestion, Theme
+from scheduler.services.evaluation_questions import QuestionEdit
 from scheduler.services.evaluations import (
     ANSWER_TYPES,
     LABEL_MAX_LENGTH,
@@ -36,7 +37,6 @@ from scheduler.services.evaluations import (
     TEXT,
     TEXT_MAX_LENGTH,
     Answers,
-    QuestionEdit,
 )
 
 SCORE_WORDS = {1: "helemaal niet", 5: "helemaal"}

@@ -1,4 +1,5 @@
-"""Evaluations after an activity: who is asked, the anonymous answers, and what staff see.
+"""Evaluations after an activity: who is asked and the anonymous answers. What staff see is in
+``evaluation_results``, the questions they word in ``evaluation_questions``.
 
 The day after an activity, everyone marked present gets one invitation: a row that holds their
 registration and a random one-use token, and a mail with the link. The invitation records
@@ -28,26 +29,12 @@ questions per kind; results group by question id, so a reworded question keeps i
 and a question with answers is taken out of the form rather than deleted.
 """
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from babel.numbers import format_decimal
 from flask import current_app
-from sqlalchemy import (
-    and_,
-    delete,
-    exists,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    union_all,
-    update,
-)
+from sqlalchemy import delete, exists, func, select, update
 
-from scheduler import labels
 from scheduler.dates import local, start_of_day
 from scheduler.errors import SchedulerError
 from scheduler.extensions import begin_write_transaction, db, insert_or_update
@@ -63,12 +50,11 @@ from scheduler.models import (
     EventStatus,
     OutboxMessage,
     Registration,
-    StaffUser,
     Theme,
     new_token,
     utcnow,
 )
-from scheduler.services import audit, notifications
+from scheduler.services import notifications
 from scheduler.services.tokens import find_by_token
 
 SCORE, TEXT, THEME = "score", "text", "theme"
@@ -94,11 +80,6 @@ class InvalidAnswerError(SchedulerError):
     message = "Een antwoord kon niet verwerkt worden. Controleer het formulier."
 
 
-class QuestionHasAnswersError(SchedulerError):
-    message = ("Deze vraag heeft al antwoorden en blijft daarom bewaard. Zet ze uit om ze uit "
-               "de vragenlijst te halen.")
-
-
 def open_days() -> int:
     return current_app.config["EVALUATION_OPEN_DAYS"]
 
@@ -106,11 +87,6 @@ def open_days() -> int:
 def closes_at(event: Event) -> datetime:
     """The moment the form of this activity stops taking answers."""
     return event.ends_at + timedelta(days=open_days())
-
-
-def average_label(value: float | None) -> str:
-    """An average as Belgian Dutch writes it: 4,3; a dash when nobody answered."""
-    return "–" if value is None else format_decimal(value, "0.0", locale="nl_BE")
 
 
 def queue_invitations(now: datetime | None = None) -> int:
@@ -319,382 +295,3 @@ def _answer_rows(questions: list[EvaluationQuestion], answers: Answers) -> list[
                                          theme_id=given or None,
                                          text=theme_names.get(given, "")))
     return rows
-
-
-@dataclass(frozen=True)
-class Tally:
-    """The scores given to one question: how many, and their sum."""
-
-    count: int = 0
-    total: int = 0
-
-    def __add__(self, other: "Tally") -> "Tally":
-        return Tally(self.count + other.count, self.total + other.total)
-
-    @property
-    def average(self) -> float | None:
-        return self.total / self.count if self.count else None
-
-    @property
-    def average_label(self) -> str:
-        return average_label(self.average)
-
-
-def _rate(responses: int, invited: int) -> float | None:
-    return responses / invited if invited else None
-
-
-def _invited_counts(events: list[Event], now: datetime) -> dict[int, int]:
-    """How many were asked per activity: its invitations while the form is open. Once it has
-    closed the invitations are purged, so then those marked present, who were all asked (the
-    few anonymised in between excepted); the figure does not change when the purge runs."""
-    ids = [event.id for event in events]
-    if not ids:
-        return {}
-    invitations = dict(db.session.execute(
-        select(EvaluationInvitation.event_id, func.count(EvaluationInvitation.id))
-        .where(EvaluationInvitation.event_id.in_(ids))
-        .group_by(EvaluationInvitation.event_id)).all())
-    present = dict(db.session.execute(
-        select(Attendance.event_id, func.count(Attendance.id))
-        .where(Attendance.event_id.in_(ids), Attendance.is_present.is_(True))
-        .group_by(Attendance.event_id)).all())
-    return {event.id: (present if now >= closes_at(event) else invitations).get(event.id, 0)
-            for event in events}
-
-
-@dataclass(frozen=True)
-class ScoreResult:
-    """The scores one question got at one activity, 1 to 5."""
-
-    question: EvaluationQuestion
-    counts: dict[int, int]
-
-    @property
-    def tally(self) -> Tally:
-        return Tally(sum(self.counts.values()),
-                     sum(score * count for score, count in self.counts.items()))
-
-    @property
-    def most(self) -> int:
-        """The largest count, the length of the longest bar."""
-        return max(self.counts.values(), default=0)
-
-
-@dataclass(frozen=True)
-class ResponseRow:
-    """One response as exported: its number, its day and the answer per question id."""
-
-    number: int
-    submitted_on: object
-    answers: dict[int, int | str]
-
-
-@dataclass(frozen=True)
-class EventResults:
-    """What one activity's evaluation gave."""
-
-    event: Event
-    invited: int
-    questions: list[EvaluationQuestion]
-    scores: list[ScoreResult]
-    texts: dict[int, list[str]]
-    themes: dict[int, list[tuple[str, int]]]
-    responses: list[ResponseRow] = field(default_factory=list)
-    closes_at: datetime | None = None
-
-    @property
-    def rate(self) -> float | None:
-        return _rate(len(self.responses), self.invited)
-
-
-def results(event: Event, now: datetime | None = None) -> EventResults:
-    """The results of one activity: asked, answered, per score question the distribution and
-    average, the open answers and the themes chosen per question, and every response for the
-    export. The questions are those of the kind's form now, and any other with answers here."""
-    now = now or utcnow()
-    answered = select(EvaluationAnswer.question_id).join(EvaluationResponse).where(
-        EvaluationResponse.event_id == event.id)
-    questions = list(db.session.scalars(
-        select(EvaluationQuestion).where(or_(
-            and_(EvaluationQuestion.kind == event.kind, EvaluationQuestion.is_active.is_(True)),
-            EvaluationQuestion.id.in_(answered)))
-        .order_by(EvaluationQuestion.position, EvaluationQuestion.id)))
-    responses = {response_id: ResponseRow(number, submitted_on, {})
-                 for number, (response_id, submitted_on) in enumerate(db.session.execute(
-                     select(EvaluationResponse.id, EvaluationResponse.submitted_on)
-                     .where(EvaluationResponse.event_id == event.id)
-                     .order_by(EvaluationResponse.id)).all(), start=1)}
-    scores = {q.id: dict.fromkeys(SCORES, 0) for q in questions if q.answer_type == SCORE}
-    texts: dict[int, list[str]] = {q.id: [] for q in questions if q.answer_type == TEXT}
-    chosen: dict[int, Counter] = {q.id: Counter() for q in questions if q.answer_type == THEME}
-    kinds = {q.id: q.answer_type for q in questions}
-    for response_id, question_id, score, text, theme_name in db.session.execute(
-        select(EvaluationAnswer.response_id, EvaluationAnswer.question_id,
-               EvaluationAnswer.score, EvaluationAnswer.text, Theme.name)
-        .join(EvaluationResponse).outerjoin(Theme, Theme.id == EvaluationAnswer.theme_id)
-        .where(EvaluationResponse.event_id == event.id)
-        .order_by(EvaluationAnswer.response_id, EvaluationAnswer.id)
-    ):
-        answer_type = kinds[question_id]
-        if answer_type == SCORE and score in SCORES:
-            scores[question_id][score] += 1
-            value: int | str = score
-        elif answer_type == TEXT:
-            texts[question_id].append(text)
-            value = text
-        else:
-            value = theme_name or text or NO_PREFERENCE_LABEL
-            chosen[question_id][value] += 1
-        responses[response_id].answers[question_id] = value
-    return EventResults(
-        event=event, invited=_invited_counts([event], now)[event.id], questions=questions,
-        scores=[ScoreResult(q, scores[q.id]) for q in questions if q.id in scores],
-        texts=texts,
-        themes={qid: sorted(counter.items(), key=lambda item: (-item[1], item[0]))
-                for qid, counter in chosen.items()},
-        responses=list(responses.values()), closes_at=closes_at(event),
-    )
-
-
-@dataclass(frozen=True)
-class ActivityRow:
-    """One activity in the overview: asked, answered and the score questions' tallies."""
-
-    event: Event
-    invited: int
-    responses: int
-    tallies: dict[int, Tally]
-
-    @property
-    def rate(self) -> float | None:
-        return _rate(self.responses, self.invited)
-
-    def average_label(self, question_id: int) -> str:
-        return self.tallies.get(question_id, Tally()).average_label
-
-
-@dataclass(frozen=True)
-class KindOverview:
-    """The activities of one kind in a period, with totals over all of them."""
-
-    kind: EventKind
-    questions: list[EvaluationQuestion]
-    rows: list[ActivityRow]
-
-    @property
-    def invited(self) -> int:
-        return sum(row.invited for row in self.rows)
-
-    @property
-    def responses(self) -> int:
-        return sum(row.responses for row in self.rows)
-
-    @property
-    def rate(self) -> float | None:
-        return _rate(self.responses, self.invited)
-
-    def average_label(self, question_id: int) -> str:
-        """The average over every answer in the period, not the average of the averages."""
-        return sum((row.tallies.get(question_id, Tally()) for row in self.rows),
-                   Tally()).average_label
-
-
-KINDS = (EventKind.training, EventKind.visit, EventKind.intervision)
-
-
-def overview(start: datetime, end: datetime, kind: EventKind | None = None,
-             now: datetime | None = None) -> list[KindOverview]:
-    """Per kind, the published activities that started in [start, end) and have ended, with
-    people marked present or answers; six statements whatever the number of activities."""
-    now = now or utcnow()
-    kinds = (kind,) if kind else KINDS
-    someone_there = exists().where(Attendance.event_id == Event.id,
-                                   Attendance.is_present.is_(True))
-    answered = exists().where(EvaluationResponse.event_id == Event.id)
-    events = list(db.session.scalars(
-        select(Event).where(Event.status == EventStatus.published, Event.kind.in_(kinds),
-                            Event.starts_at >= start, Event.starts_at < end,
-                            Event.ends_at <= now, or_(someone_there, answered))
-        .order_by(Event.starts_at, Event.id)))
-    ids = [event.id for event in events]
-    invited = _invited_counts(events, now)
-    responses = dict(db.session.execute(
-        select(EvaluationResponse.event_id, func.count(EvaluationResponse.id))
-        .where(EvaluationResponse.event_id.in_(ids))
-        .group_by(EvaluationResponse.event_id)).all()) if ids else {}
-    tallies: dict[int, dict[int, Tally]] = {event_id: {} for event_id in ids}
-    if ids:
-        for event_id, question_id, count, total in db.session.execute(
-            select(EvaluationResponse.event_id, EvaluationAnswer.question_id,
-                   func.count(EvaluationAnswer.score), func.sum(EvaluationAnswer.score))
-            .join(EvaluationResponse)
-            .where(EvaluationResponse.event_id.in_(ids), EvaluationAnswer.score.is_not(None))
-            .group_by(EvaluationResponse.event_id, EvaluationAnswer.question_id)
-        ):
-            tallies[event_id][question_id] = Tally(count, int(total or 0))
-    answered_ids = {question_id for by_question in tallies.values() for question_id in by_question}
-    questions = list(db.session.scalars(
-        select(EvaluationQuestion).where(
-            EvaluationQuestion.answer_type == SCORE,
-            or_(and_(EvaluationQuestion.kind.in_(kinds), EvaluationQuestion.is_active.is_(True)),
-                EvaluationQuestion.id.in_(answered_ids)))
-        .order_by(EvaluationQuestion.position, EvaluationQuestion.id)))
-    result = []
-    for each in kinds:
-        rows = [ActivityRow(event, invited[event.id], responses.get(event.id, 0),
-                            tallies[event.id]) for event in events if event.kind is each]
-        used = {question_id for row in rows for question_id in row.tallies}
-        result.append(KindOverview(each, [q for q in questions if q.id in used or (
-            q.kind is each and q.is_active)], rows))
-    return result
-
-
-@dataclass(frozen=True)
-class KindFigures:
-    """The evaluations of one kind in the yearly report."""
-
-    responses: int
-    # (label, answers, tally) per score question that got answers, in the form's order.
-    averages: list[tuple[str, Tally]]
-
-
-def figures_per_kind(start: datetime, end: datetime) -> dict[EventKind, KindFigures]:
-    """Responses and the average of each score question per kind, for the published
-    activities that started in [start, end); one statement (the yearly report counts them)."""
-    in_period = (Event.status == EventStatus.published, Event.starts_at >= start,
-                 Event.starts_at < end)
-    # The responses per kind, and the scores per kind and question, in one result: the rows of
-    # the first part have no question.
-    responses = (
-        select(Event.kind, null().label("question_id"), literal("").label("label"),
-               literal(0).label("position"), func.count(EvaluationResponse.id).label("count"),
-               literal(0).label("total"))
-        .join(Event, Event.id == EvaluationResponse.event_id).where(*in_period)
-        .group_by(Event.kind))
-    scores = (
-        select(Event.kind, EvaluationQuestion.id, EvaluationQuestion.label,
-               EvaluationQuestion.position, func.count(EvaluationAnswer.score),
-               func.sum(EvaluationAnswer.score))
-        .select_from(EvaluationAnswer)
-        .join(EvaluationResponse).join(Event, Event.id == EvaluationResponse.event_id)
-        .join(EvaluationQuestion, EvaluationQuestion.id == EvaluationAnswer.question_id)
-        .where(*in_period, EvaluationAnswer.score.is_not(None))
-        .group_by(Event.kind, EvaluationQuestion.id, EvaluationQuestion.label,
-                  EvaluationQuestion.position))
-    both = union_all(responses, scores).subquery()
-    counted = dict.fromkeys(KINDS, 0)
-    averages: dict[EventKind, list[tuple[str, Tally]]] = {kind: [] for kind in KINDS}
-    for kind, question_id, label, _position, count, total in db.session.execute(
-            select(both).order_by(both.c.position, both.c.question_id)):
-        kind = EventKind(kind) if not isinstance(kind, EventKind) else kind
-        if question_id is None:
-            counted[kind] = count
-        else:
-            averages[kind].append((label, Tally(count, int(total or 0))))
-    return {kind: KindFigures(counted[kind], averages[kind]) for kind in KINDS}
-
-
-def questions_of(kind: EventKind) -> list[EvaluationQuestion]:
-    """Every question of a kind, taken out or not, in the form's order."""
-    return list(db.session.scalars(
-        select(EvaluationQuestion).where(EvaluationQuestion.kind == kind)
-        .order_by(EvaluationQuestion.position, EvaluationQuestion.id)))
-
-
-def answered_questions(question_ids: list[int]) -> set[int]:
-    """Which of these questions have answers (and so cannot be deleted)."""
-    if not question_ids:
-        return set()
-    return set(db.session.scalars(
-        select(EvaluationAnswer.question_id).where(EvaluationAnswer.question_id.in_(question_ids))
-        .distinct()))
-
-
-@dataclass(frozen=True)
-class QuestionEdit:
-    """What staff set for one question: its words, whether required, shown, and its place."""
-
-    question_id: int
-    label: str
-    is_required: bool
-    is_active: bool
-    position: int
-
-
-def update_questions(kind: EventKind, edits: list[QuestionEdit], staff: StaffUser) -> int:
-    """Save the questions of a kind as staff edited them; returns how many changed.
-
-    The order follows the positions given (a question moved to a place that is taken goes
-    first) and is then numbered 1, 2, 3 …. A reworded question keeps its id, so its answers
-    stay together. Every changed question gets an audit line. Raises LookupError for a
-    question of another kind, SchedulerError when no question would be left in the form.
-    """
-    questions = {question.id: question for question in questions_of(kind)}
-    if any(edit.question_id not in questions for edit in edits):
-        raise LookupError("question")
-    edited = {edit.question_id: edit for edit in edits}
-    order = sorted(questions.values(), key=lambda q: (
-        edited[q.id].position if q.id in edited else q.position,
-        0 if q.id in edited and edited[q.id].position != q.position else 1,
-        q.position, q.id))
-    changed = 0
-    for place, question in enumerate(order, start=1):
-        edit = edited.get(question.id)
-        changes = []
-        if edit is not None:
-            if edit.label != question.label:
-                changes.append(f"tekst was «{question.label}»")
-                question.label = edit.label
-            if edit.is_required != question.is_required:
-                changes.append("verplicht" if edit.is_required else "niet verplicht")
-                question.is_required = edit.is_required
-            if edit.is_active != question.is_active:
-                changes.append("weer in de vragenlijst" if edit.is_active
-                               else "uit de vragenlijst gehaald")
-                question.is_active = edit.is_active
-        if place != question.position:
-            changes.append(f"plaats {question.position} → {place}")
-            question.position = place
-        if changes:
-            changed += 1
-            audit.record(staff, "evaluation.question_edit", "evaluation_question", question.id,
-                         f"{labels.KIND[kind]}: «{question.label}»: {'; '.join(changes)}")
-    if not any(question.is_active for question in questions.values()):
-        # A form without questions would store empty responses that count as answers.
-        db.session.rollback()
-        raise SchedulerError("Laat minstens één vraag in de vragenlijst staan.")
-    db.session.commit()
-    return changed
-
-
-def add_question(kind: EventKind, answer_type: str, label: str, is_required: bool,
-                 staff: StaffUser) -> EvaluationQuestion:
-    """Add a question at the end of a kind's form; audited. Raises ValueError for an unknown
-    answer type."""
-    if answer_type not in ANSWER_TYPES:
-        raise ValueError(answer_type)
-    last = db.session.scalar(
-        select(func.max(EvaluationQuestion.position)).where(EvaluationQuestion.kind == kind))
-    question = EvaluationQuestion(kind=kind, position=(last or 0) + 1, answer_type=answer_type,
-                                  label=label, is_required=is_required, is_active=True)
-    db.session.add(question)
-    db.session.flush()
-    audit.record(staff, "evaluation.question_add", "evaluation_question", question.id,
-                 f"{labels.KIND[kind]}: «{label}» ({ANSWER_TYPES[answer_type].lower()})")
-    db.session.commit()
-    return question
-
-
-def delete_question(kind: EventKind, question_id: int, staff: StaffUser) -> None:
-    """Delete a question that has no answers; audited. Raises LookupError for a question of
-    another kind, QuestionHasAnswersError when it has answers (take it out instead)."""
-    question = db.session.get(EvaluationQuestion, question_id)
-    if question is None or question.kind is not kind:
-        raise LookupError(question_id)
-    if answered_questions([question_id]):
-        raise QuestionHasAnswersError()
-    audit.record(staff, "evaluation.question_delete", "evaluation_question", question.id,
-                 f"{labels.KIND[kind]}: «{question.label}»")
-    db.session.delete(question)
-    db.session.commit()

@@ -19,7 +19,7 @@ from scheduler.models import (
     TrainingRequest,
 )
 from scheduler.services import places, reach
-from scheduler.services.evaluations import KindFigures, figures_per_kind
+from scheduler.services.evaluation_results import KindFigures, figures_per_kind
 
 KINDS = (EventKind.training, EventKind.visit, EventKind.intervision)
 PLANNED_REQUESTS = (RequestStatus.planned, RequestStatus.done)

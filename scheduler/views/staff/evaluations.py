@@ -11,7 +11,9 @@ from scheduler.extensions import db
 from scheduler.forms.evaluations import EvaluationFilterForm, NewQuestionForm, QuestionsForm
 from scheduler.forms.fields import KIND_SLUG, KIND_SLUGS, ConfirmForm
 from scheduler.models import Event, EventKind, utcnow
-from scheduler.services import evaluations as evaluation_service
+from scheduler.services import evaluation_questions as question_service
+from scheduler.services import evaluation_results
+from scheduler.services.evaluations import ANSWER_TYPES
 from scheduler.views.staff.blueprint import bp, button_action
 from scheduler.views.staff.exports import csv_download
 
@@ -22,14 +24,14 @@ def event_evaluation(event_id: int):
     answers and themes."""
     event = db.get_or_404(Event, event_id)
     return render_template("staff/evaluation.html", event=event, kind_slug=KIND_SLUG[event.kind],
-                           results=evaluation_service.results(event), now=utcnow())
+                           results=evaluation_results.results(event), now=utcnow())
 
 
 @bp.get("/activiteiten/<int:event_id>/evaluatie.csv")
 def event_evaluation_csv(event_id: int):
     """Every response of one activity, a column per question, for Excel in Belgium."""
     event = db.get_or_404(Event, event_id)
-    results = evaluation_service.results(event)
+    results = evaluation_results.results(event)
     header = ["Antwoord", "Datum", *(question.label for question in results.questions)]
     rows = [[row.number, row.submitted_on.isoformat(),
              *(row.answers.get(question.id, "") for question in results.questions)]
@@ -48,7 +50,7 @@ def evaluations():
         return render_template("staff/evaluations.html", form=form, overview=None,
                                kind_slug=KIND_SLUG), 400
     first, last = form.period(local(utcnow()).date())
-    overview = evaluation_service.overview(
+    overview = evaluation_results.overview(
         brussels_to_utc(first, time()), brussels_to_utc(last + timedelta(days=1), time()),
         KIND_SLUGS.get(form.soort.data or ""))
     return render_template("staff/evaluations.html", form=form, overview=overview,
@@ -63,14 +65,14 @@ def _kind_or_404(kind: str) -> EventKind:
 
 def _questions_page(kind: EventKind, form: QuestionsForm | None = None,
                     new_form: NewQuestionForm | None = None):
-    questions = evaluation_service.questions_of(kind)
+    questions = question_service.questions_of(kind)
     form = form or QuestionsForm.for_questions(questions)
     new_form = new_form or NewQuestionForm(prefix="nieuw", formdata=None)
     refused = bool(form.errors or new_form.errors)
     return render_template(
         "staff/evaluation_questions.html", kind=kind, kind_slug=KIND_SLUG, form=form,
-        new_form=new_form, action_form=ConfirmForm(), answer_types=evaluation_service.ANSWER_TYPES,
-        answered=evaluation_service.answered_questions([q.id for q in questions]),
+        new_form=new_form, action_form=ConfirmForm(), answer_types=ANSWER_TYPES,
+        answered=question_service.answered_questions([q.id for q in questions]),
     ), 422 if refused else 200
 
 
@@ -78,10 +80,10 @@ def _questions_page(kind: EventKind, form: QuestionsForm | None = None,
 def evaluation_questions(kind: str):
     """The questions of one kind's form: their words, required, shown, and their order."""
     event_kind = _kind_or_404(kind)
-    form = QuestionsForm.for_questions(evaluation_service.questions_of(event_kind))
+    form = QuestionsForm.for_questions(question_service.questions_of(event_kind))
     if form.validate_on_submit():
         try:
-            changed = evaluation_service.update_questions(event_kind, form.edits(),
+            changed = question_service.update_questions(event_kind, form.edits(),
                                                           current_user)
         except SchedulerError as refusal:
             flash(refusal.message, "error")
@@ -101,7 +103,7 @@ def evaluation_question_add(kind: str):
     new_form = NewQuestionForm(prefix="nieuw")
     if not new_form.validate_on_submit():
         return _questions_page(event_kind, new_form=new_form)
-    evaluation_service.add_question(event_kind, new_form.answer_type.data, new_form.label.data,
+    question_service.add_question(event_kind, new_form.answer_type.data, new_form.label.data,
                                     new_form.is_required.data, current_user)
     flash("De vraag is toegevoegd, achteraan in de vragenlijst.", "success")
     return redirect(url_for("staff.evaluation_questions", kind=kind), 303)
@@ -114,7 +116,7 @@ def evaluation_question_delete(kind: str, question_id: int):
 
     def delete() -> None:
         try:
-            evaluation_service.delete_question(event_kind, question_id, current_user)
+            question_service.delete_question(event_kind, question_id, current_user)
         except LookupError:
             abort(404)
 
