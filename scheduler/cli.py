@@ -59,12 +59,12 @@ def purge_personal_data(dry_run: bool) -> None:
     report = privacy.purge(months=current_app.config["PRIVACY_RETENTION_MONTHS"], dry_run=dry_run)
     if dry_run:
         # What a purge would do now: nothing is removed, so no "verwijderd" here.
-        click.echo(f"Privacy (proef, niets gewijzigd): {report.registrations} inschrijvingen "
-                   f"zou anonimiseren, en zou verwijderen of wissen: {report.messages} mails, "
-                   f"{report.people} personen, {report.requests} aanvragen, {report.needs} "
-                   f"noden, {report.attestations} verlopen attesten, "
+        click.echo(f"Privacy (proef, niets gewijzigd): een purge zou nu "
+                   f"{report.registrations} inschrijvingen anonimiseren en "
+                   f"{report.messages} mails, {report.people} personen, {report.requests} "
+                   f"aanvragen, {report.needs} noden, {report.attestations} verlopen attesten, "
                    f"{report.evaluation_links} evaluatielinks en {report.material_files} "
-                   f"losse bestanden.")
+                   f"losse bestanden verwijderen of wissen.")
     else:
         click.echo(f"Privacy: {report.registrations} inschrijvingen geanonimiseerd, "
                    f"{report.messages} mails verwijderd, {report.people} personen verwijderd, "

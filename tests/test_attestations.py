@@ -18,6 +18,7 @@ from scheduler.models import (
     Attestation,
     EvaluationInvitation,
     Event,
+    EventKind,
     EventStatus,
     MailStatus,
     OutboxMessage,
@@ -174,12 +175,21 @@ def test_the_attestation_is_mailed_when_attendance_is_final_once_with_the_pdf_at
                      if part.get_content_type() == "application/pdf"]
     _reader, text = pdf_text(attachment.get_content())
     assert current(present).code in " ".join(text.split())
-    assert "/inschrijving/" in message.get_body(("plain",)).get_content()
+    body = message.get_body(("plain",)).get_content()
+    # It took place: the personal page is to look at, nothing is left to cancel.
+    assert "Je inschrijving bekijken: " in body and "annuleren" not in body
 
     assert staff_client.post(
         f"/beheer/activiteiten/{past_training.id}/aanwezigheid-definitief").status_code == 303
     assert len(attestation_mails()) == 1
     assert current(absent) is None
+
+
+def attend_and_mail(app, staff_client, event, person) -> None:
+    """Present, the attendance final, the attestation mailed."""
+    mark(staff_client, event, person)
+    make_final(staff_client, event)
+    send(app)
 
 
 def mailed_codes(smtp) -> list[str]:
@@ -196,9 +206,7 @@ def test_a_correction_after_final_reissues_and_the_old_code_says_replaced(
         app, smtp, client, staff_client, past_training, make_registration):
     person = make_registration(past_training)
     late = make_registration(past_training)
-    mark(staff_client, past_training, person)
-    make_final(staff_client, past_training)
-    send(app)
+    attend_and_mail(app, staff_client, past_training, person)
     first = current(person)
     assert mailed_codes(smtp) == [first.code]
     assert "echt en geldig" in client.get(f"/attest/{first.code}").get_data(as_text=True)
@@ -235,6 +243,8 @@ def test_absent_after_present_withdraws_the_attestation(client, staff_client, pa
     mark(staff_client, past_training, person, present=False)
     assert current(person) is None
     assert client.get(f"/inschrijving/{person.token}/attest.pdf").status_code == 404
+    personal = client.get(f"/inschrijving/{person.token}").get_data(as_text=True)
+    assert "Je attest geldt niet meer" in personal and "Attest downloaden" not in personal
     page = client.get(f"/attest/{code}").get_data(as_text=True)
     assert "geldt niet meer" in page and "echt en geldig" not in page
 
@@ -553,6 +563,8 @@ def test_an_admin_erases_an_attestation_found_by_its_code_after_anonymisation(
     staff.logout()
     staff.login("baas@vvsg.be", is_admin=True)
     assert client.post(f"/beheer/attesten/{attestation.id}/wissen").status_code == 303
+    assert db.session.scalar(select(func.count(Attestation.id)).where(
+        Attestation.registration_id == person.id)) == 0
     for gone in (code, first_code):
         assert client.get(f"/attest/{gone}").status_code == 404
     staff.logout()
@@ -604,9 +616,7 @@ def test_whoever_was_mailed_an_attestation_that_stops_holding_is_told_once(
         app, smtp, staff_client, past_training, make_registration):
     corrected, revoked, never_mailed = (make_registration(past_training) for _ in range(3))
     for person in (corrected, revoked):
-        mark(staff_client, past_training, person)
-    make_final(staff_client, past_training)
-    send(app)
+        attend_and_mail(app, staff_client, past_training, person)
 
     mark(staff_client, past_training, corrected, present=False)
     staff_client.post(f"/beheer/attesten/{current(revoked).id}",
@@ -624,7 +634,7 @@ def test_whoever_was_mailed_an_attestation_that_stops_holding_is_told_once(
                        for part in message.iter_attachments())
     texts = {message["To"].addresses[0].addr_spec: message.get_body(("plain",)).get_content()
              for message in told}
-    assert "was je op geen enkele bijeenkomst aanwezig" in " ".join(
+    assert "volgens de aanwezigheidslijst zoals die nu is, was je er niet bij" in " ".join(
         texts[corrected.email].split())
     assert "Vroeg vertrokken, na een half uur." in texts[revoked.email]
 
@@ -638,9 +648,7 @@ def test_whoever_was_mailed_an_attestation_that_stops_holding_is_told_once(
 def test_word_of_a_withdrawal_is_not_sent_once_a_new_attestation_holds(
         app, smtp, staff_client, past_training, make_registration):
     person = make_registration(past_training)
-    mark(staff_client, past_training, person)
-    make_final(staff_client, past_training)
-    send(app)
+    attend_and_mail(app, staff_client, past_training, person)
     mark(staff_client, past_training, person, present=False)
     mark(staff_client, past_training, person)
     send(app)
@@ -651,9 +659,7 @@ def test_word_of_a_withdrawal_is_not_sent_once_a_new_attestation_holds(
 def test_staff_correct_the_name_and_the_attestation_is_issued_anew_and_mailed(
         app, smtp, client, staff_client, past_training, make_registration):
     person = make_registration(past_training, first_name="Jan", last_name="Jansens")
-    mark(staff_client, past_training, person)
-    make_final(staff_client, past_training)
-    send(app)
+    attend_and_mail(app, staff_client, past_training, person)
     first = current(person)
     page = staff_client.get(f"/beheer/attesten/{first.id}").get_data(as_text=True)
     assert "Naam verbeteren" in page and 'value="Jansens"' in page
@@ -679,9 +685,19 @@ def test_staff_correct_the_name_and_the_attestation_is_issued_anew_and_mailed(
     unchanged = staff_client.post(f"/beheer/attesten/{second.id}/naam",
                                   data={"first_name": "Jan", "last_name": "Janssens"})
     assert unchanged.status_code == 303 and current(person).id == second.id
-    # Only a valid attestation is corrected: an old version's page has no form.
-    assert staff_client.post(f"/beheer/attesten/{first.id}/naam", data={
-        "first_name": "Jan", "last_name": "X"}).status_code == 404
+    # Only a valid attestation is corrected: from an old version's tab, staff are sent to the
+    # one that holds, told why, and nothing changes.
+    stale = staff_client.post(f"/beheer/attesten/{first.id}/naam", data={
+        "first_name": "Jan", "last_name": "X"})
+    assert stale.status_code == 303
+    assert stale.headers["Location"].endswith(f"/beheer/attesten/{second.id}")
+    assert "intussen vervangen" in staff_client.get(stale.headers["Location"]).get_data(True)
+    assert current(person).person_name == "Jan Janssens"
+    revoke_stale = staff_client.post(f"/beheer/attesten/{first.id}", data={"reden": "Oud"})
+    assert revoke_stale.status_code == 303
+    assert "al niet meer geldig" in staff_client.get(revoke_stale.headers["Location"]).get_data(
+        True)
+    assert current(person).is_valid
 
 
 def test_renaming_an_activity_after_its_attendance_reissues_its_attestations(
@@ -689,20 +705,21 @@ def test_renaming_an_activity_after_its_attendance_reissues_its_attestations(
         make_event):
     admin = staff.create("beheerder@vvsg.be", is_admin=True)
     person = make_registration(past_training)
-    mark(staff_client, past_training, person)
-    make_final(staff_client, past_training)
-    send(app)
+    attend_and_mail(app, staff_client, past_training, person)
     first = current(person)
 
     outcome = planning.save_event(past_training, event_fields(
         past_training, title="Basisvorming lokale aanpak"), admin)
-    assert outcome.attestations_reissued == 1
+    assert (outcome.reissue.count, outcome.reissue.mailed) == (1, True)
     second = current(person)
     assert second.title == "Basisvorming lokale aanpak" and second.code != first.code
     send(app)
     assert mailed_codes(smtp) == [first.code, second.code]
     assert planning.save_event(past_training, event_fields(
-        past_training, summary="Een andere samenvatting"), admin).attestations_reissued == 0
+        past_training, summary="Een andere samenvatting"), admin).reissue is None
+    outcome = planning.save_event(past_training, event_fields(
+        past_training, kind=EventKind.visit), admin)
+    assert outcome.reissue.count == 1 and current(person).kind is EventKind.visit
 
     series = make_series(title="Intervisie Limburg")
     session = make_event(series=series, title="Intervisie Limburg (1/2)",
@@ -712,11 +729,25 @@ def test_renaming_an_activity_after_its_attendance_reissues_its_attestations(
     outcome = series_service.update_series(series, series_service.SeriesSettings(
         title="Intervisie Limburg en Antwerpen", summary=series.summary,
         capacity=series.capacity, is_moderated=series.is_moderated), admin)
-    assert outcome.attestations_reissued == 1
+    # Not final yet: issued anew, mailed once the series' attendance is.
+    assert (outcome.reissue.count, outcome.reissue.mailed) == (1, False)
     attestation = current(member)
     assert attestation.title == "Intervisie Limburg en Antwerpen"
     assert [row["title"] for row in attestation.sessions] == [
         "Intervisie Limburg en Antwerpen (1/2)"]
+
+    # A session's own title, written by staff.
+    outcome = planning.save_event(session, event_fields(session, title="Terugkomdag Hasselt"),
+                                  admin)
+    assert outcome.reissue.count == 1
+    assert [row["title"] for row in current(member).sessions] == ["Terugkomdag Hasselt"]
+
+    # A revoked attestation stays as staff left it.
+    revoked = current(person)
+    attestations.revoke(revoked, "Vergissing.", admin)
+    outcome = planning.save_event(past_training, event_fields(
+        past_training, title="Basisvorming"), admin)
+    assert outcome.reissue.count == 0 and current(person).id == revoked.id
 
 
 def test_a_place_handed_over_between_sessions_keeps_the_attestation_of_those_before(
@@ -742,3 +773,128 @@ def test_a_place_handed_over_between_sessions_keeps_the_attestation_of_those_bef
     assert current(person) is None
     mark(staff_client, held, person)
     assert [row["title"] for row in current(person).sessions] == ["Intervisie 1"]
+
+
+def test_an_attestation_of_someone_not_anonymised_is_erased_by_address_not_by_code(
+        client, staff, past_training, make_registration):
+    person = make_registration(past_training)
+    staff.login("baas@vvsg.be", is_admin=True)
+    mark(client, past_training, person)
+    attestation = current(person)
+    page = client.get(f"/beheer/attesten/{attestation.id}").get_data(as_text=True)
+    assert "Alle versies wissen" not in page and "privacy-opzoeking" in page
+    # Erased alone, it would come back at the next correction or title edit.
+    refused = client.post(f"/beheer/attesten/{attestation.id}/wissen", follow_redirects=True)
+    assert "wis de persoon via de privacy-opzoeking" in refused.get_data(as_text=True)
+    assert current(person).id == attestation.id
+
+
+def test_the_withdrawal_mail_gives_the_reason_that_holds_when_it_leaves(
+        app, smtp, staff_client, past_training, make_registration):
+    person = make_registration(past_training)
+    attend_and_mail(app, staff_client, past_training, person)
+    # Withdrawn (not attended), then attended after all and revoked, before the sender ran.
+    mark(staff_client, past_training, person, present=False)
+    mark(staff_client, past_training, person)
+    staff_client.post(f"/beheer/attesten/{current(person).id}",
+                      data={"reden": "Fraude met de aanwezigheidslijst."})
+    send(app)
+    (told,) = withdrawal_mails(smtp)
+    text = " ".join(told.get_body(("plain",)).get_content().split())
+    assert "werd ingetrokken" in text and "Fraude met de aanwezigheidslijst." in text
+    assert "was je er niet bij" not in text
+
+
+def test_the_withdrawal_mail_waits_while_another_sender_holds_the_attestation_mail(
+        app, smtp, staff_client, past_training, make_registration):
+    """A second mail sender is sending the attestation when it is withdrawn: whether the person
+    holds it is known once that sender is done, and only then is the word decided."""
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    make_final(staff_client, past_training)
+    (attestation_mail,) = attestation_mails()
+    attestation_mail.leased_until = utcnow() + timedelta(minutes=10)
+    db.session.commit()
+    mark(staff_client, past_training, person, present=False)
+
+    assert send(app).postponed == 1
+    db.session.rollback()
+    (word,) = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "attestation_withdrawn")).all()
+    assert word.status is MailStatus.pending and word.leased_until is None
+    assert utcnow() < word.next_attempt_at <= utcnow() + timedelta(minutes=1)
+
+    # The other sender got it out; a minute later the word follows.
+    attestation_mail = db.session.get(OutboxMessage, attestation_mail.id)
+    attestation_mail.status, attestation_mail.sent_at = MailStatus.sent, utcnow()
+    attestation_mail.leased_until = None
+    db.session.commit()
+    outbox.deliver_pending(outbox.transport_from_config(app.config, app.instance_path),
+                           now=utcnow() + timedelta(minutes=2))
+    assert len(withdrawal_mails(smtp)) == 1
+
+
+def test_a_name_is_not_corrected_on_an_attestation_that_stopped_being_valid(
+        staff, staff_client, past_training, make_registration):
+    person = make_registration(past_training, last_name="Jansens")
+    mark(staff_client, past_training, person)
+    first = current(person)
+    mark(staff_client, past_training, person, present=False)
+    with pytest.raises(SchedulerError, match="intussen vervangen"):
+        attestations.correct_name(db.session.get(Attestation, first.id), "Jan", "Janssens",
+                                  staff.create("ander@vvsg.be"))
+    assert db.session.get(Registration, person.id).last_name == "Jansens"
+
+
+def test_a_mailed_code_whose_later_version_ended_says_it_no_longer_holds(
+        client, staff_client, past_training, make_registration):
+    """Replaced by a version that was withdrawn in turn: its holder has nothing valid, so the
+    page does not send anyone looking for a newer attestation."""
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    first = current(person).code
+    mark(staff_client, past_training, person, present=False)
+    mark(staff_client, past_training, person)
+    assert "vervangen" in client.get(f"/attest/{first}").get_data(as_text=True)
+    mark(staff_client, past_training, person, present=False)
+    page = client.get(f"/attest/{first}").get_data(as_text=True)
+    assert "geldt niet meer" in page and "vervangen" not in page
+
+
+def test_attendance_of_an_anonymised_registration_stays_as_it_was(
+        client, staff_client, hx, past_training, make_registration):
+    person = make_registration(past_training)
+    mark(staff_client, past_training, person)
+    code = current(person).code
+    privacy.purge(now=utcnow() + timedelta(days=400), months=12)
+    page = staff_client.get(f"/beheer/activiteiten/{past_training.id}/inschrijvingen")
+    assert f'id="attendance-{person.id}"' not in page.get_data(as_text=True)
+    url = (f"/beheer/activiteiten/{past_training.id}/inschrijvingen/{person.id}"
+           "/aanwezigheid")
+    refused = staff_client.post(url, data={"aanwezig": "0"}, headers=hx)
+    assert refused.status_code == 409 and refused.headers["HX-Refresh"] == "true"
+    plain = staff_client.post(url, data={"aanwezig": "0"}, follow_redirects=True)
+    assert "de aanwezigheid staat vast" in plain.get_data(as_text=True)
+    assert "echt en geldig" in client.get(f"/attest/{code}").get_data(as_text=True)
+
+
+def test_staff_correct_the_hours_of_an_activity_that_took_place(
+        app, smtp, staff, staff_client, past_training, make_registration):
+    """It ran half an hour longer: a record corrected, not a move. Nobody is mailed a change
+    or a calendar update; the attestations state the hours that held."""
+    admin = staff.create("beheerder@vvsg.be", is_admin=True)
+    person = make_registration(past_training)
+    attend_and_mail(app, staff_client, past_training, person)
+    outcome = planning.save_event(past_training, event_fields(
+        past_training, ends_at=past_training.ends_at + timedelta(minutes=30)), admin)
+    assert (outcome.reissue.count, outcome.reissue.mailed) == (1, True)
+    assert current(person).minutes == 4 * 60
+    db.session.rollback()
+    assert db.session.scalars(select(OutboxMessage.kind).where(
+        OutboxMessage.kind == "event_changed")).all() == []
+
+    # Into the future it is a move, and a published activity is not moved once it began.
+    with pytest.raises(SchedulerError, match="moment dat voorbij is"):
+        planning.save_event(past_training, event_fields(
+            past_training, starts_at=past_training.starts_at,
+            ends_at=utcnow() + timedelta(days=1)), admin)

@@ -6,7 +6,7 @@ import io
 import os
 import re
 import zipfile
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
 
-from scheduler.dates import local
+from scheduler.dates import brussels_to_utc, local
 from scheduler.extensions import db
 from scheduler.models import (
     AuditEntry,
@@ -761,3 +761,40 @@ def test_a_material_deleted_before_its_announcement_left_is_not_announced(
     assert len(outbox_rows()) == 1
     outbox.deliver_pending(transport, now=utcnow() + timedelta(minutes=11))
     assert len(smtp.messages) == 1
+
+
+def test_an_announcement_is_taken_back_across_midnight(
+        app, make_event, make_registration, staff):
+    user = staff.create()
+    event = past_event(make_event)
+    make_registration(event)
+    before_midnight = brussels_to_utc(local(utcnow()).date(), time(23, 57))
+    slides = add_file(event, user, now=before_midnight)
+    materials.delete_material(slides, user, now=before_midnight + timedelta(minutes=5))
+    assert outbox_rows() == []
+
+
+def test_an_announcement_a_sender_holds_is_left_to_go(app, make_event, make_registration, staff):
+    user = staff.create()
+    event = past_event(make_event)
+    make_registration(event)
+    slides = add_file(event, user)
+    (row,) = outbox_rows()
+    row.leased_until = utcnow() + timedelta(minutes=10)
+    db.session.commit()
+    materials.delete_material(slides, user)
+    assert [message.id for message in outbox_rows()] == [row.id]
+
+
+def test_deleting_a_session_material_leaves_the_series_announcement(
+        app, make_series, make_event, make_registration, staff):
+    user = staff.create()
+    series = make_series()
+    session = make_event(series=series, starts_at=utcnow() - timedelta(days=2))
+    make_registration(series)
+    add_file(series, user, title="Voor de reeks")
+    extra = add_file(session, user, title="Voor de sessie")
+    assert len(outbox_rows()) == 2
+    materials.delete_material(extra, user)
+    (left,) = outbox_rows()
+    assert f":series:{series.id}:" in left.dedupe_key

@@ -44,7 +44,7 @@ def test_purge_anonymises_old_registrations_only(runner, make_event, make_series
     db.session.commit()
 
     dry = runner.invoke(args=["privacy", "purge", "--dry-run"])
-    assert "1 inschrijvingen zou anonimiseren" in dry.output
+    assert "een purge zou nu 1 inschrijvingen anonimiseren" in dry.output
     db.session.refresh(gone)
     assert gone.email == "an1@example.org"
 
@@ -113,9 +113,9 @@ def test_the_dry_run_reports_what_the_purge_then_does_and_changes_nothing(
         "registrations": 3, "messages": 3, "people": 2, "requests": 1, "needs": 2,
         "attestations": 1, "evaluation_links": 2, "material_files": 2}
     assert stored_state() != before
-    assert "3 inschrijvingen zou anonimiseren" in line and "niets gewijzigd" in line
+    assert "zou nu 3 inschrijvingen anonimiseren" in line and "niets gewijzigd" in line
     assert "3 mails, 2 personen, 1 aanvragen, 2 noden, 1 verlopen attesten, " in line
-    assert "2 evaluatielinks en 2 losse bestanden." in line
+    assert "2 evaluatielinks en 2 losse bestanden verwijderen" in line
 
 
 def stored_state() -> dict:

@@ -434,3 +434,18 @@ def test_a_page_for_admins_only_answers_in_dutch(client, staff):
     response = client.get("/beheer/logboek")
     assert response.status_code == 403
     assert 'lang="nl' in response.text and "Geen toegang" in response.text
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_the_login(
+        client, hx, make_event):
+    """Not the login page swapped into a table cell: htmx follows HX-Redirect, and after
+    logging in staff return to the page they were on."""
+    event = make_event()
+    answer = client.post(f"/beheer/activiteiten/{event.id}/inschrijvingen/1/aanwezigheid",
+                         data={"aanwezig": "1"}, headers={
+                             **hx, "HX-Current-URL":
+                             f"https://agenda.example.org/beheer/activiteiten/{event.id}"
+                             "/inschrijvingen?filter=x"})
+    assert answer.status_code == 401 and answer.data == b""
+    assert answer.headers["HX-Redirect"] == (
+        f"/beheer/aanmelden?next=/beheer/activiteiten/{event.id}/inschrijvingen?filter%3Dx")

@@ -23,7 +23,9 @@ from scheduler.models import (
     Attendance,
     Attestation,
     Event,
+    EventKind,
     EventStatus,
+    OutboxMessage,
     Registration,
     RegistrationStatus,
     Series,
@@ -76,6 +78,7 @@ class Facts:
     person_name: str
     organisation_name: str
     title: str
+    kind: EventKind
     sessions: tuple[AttendedSession, ...]
 
     @property
@@ -85,7 +88,7 @@ class Facts:
     @classmethod
     def stated_by(cls, attestation: Attestation) -> "Facts":
         return cls(attestation.person_name, attestation.organisation_name, attestation.title,
-                   sessions_of(attestation))
+                   attestation.kind, sessions_of(attestation))
 
 
 def facts_of(registrations: list[Registration],
@@ -119,6 +122,7 @@ def facts_of(registrations: list[Registration],
                         f"{by_id[registration_id].last_name}".strip(),
             organisation_name=by_id[registration_id].organisation_name,
             title=by_id[registration_id].places_owner.title,
+            kind=by_id[registration_id].places_owner.kind,
             sessions=tuple(sessions))
         for registration_id, sessions in attended.items()
     }
@@ -149,6 +153,18 @@ def is_withdrawn(attestation: Attestation) -> bool:
     return attestation.replaced_at is not None and attestation.replaced_by_id is None
 
 
+def no_longer_holds(attestation: Attestation) -> bool:
+    """Ended without a valid attestation in its place: withdrawn, or replaced by versions the
+    last of which was withdrawn or revoked. Its holder has nothing valid to show, so its page
+    says it no longer holds rather than sending people to look for a newer one."""
+    if attestation.replaced_at is None:
+        return False
+    last = attestation
+    while last.replaced_by_id is not None:
+        last = db.session.get_one(Attestation, last.replaced_by_id)
+    return not last.is_valid
+
+
 def is_final(owner: Event | Series) -> bool:
     """Whether staff declared the attendance complete: of the activity, or of every session
     of a series that takes place."""
@@ -174,7 +190,8 @@ def bring_all_up_to_date(registrations: list[Registration], *, after_revocation:
     two queries; the caller commits.
 
     Returns registration id → the attestation issued, for those that had to change. A new one
-    is mailed when the attendance is final already (a correction). A revoked attestation is
+    is mailed when the attendance is final already (a correction) and ``mail`` is set; whoever
+    is left with nothing valid is told (``_tell_withdrawn``) either way. A revoked attestation is
     left alone unless staff issue it again (``after_revocation``); an anonymised registration
     keeps what it has, for verification.
     """
@@ -192,7 +209,7 @@ def bring_all_up_to_date(registrations: list[Registration], *, after_revocation:
             if mail and is_final(registration.places_owner):
                 _queue_mail(registration, attestation,
                             replaces=latest.get(registration.id) is not None)
-    _tell_withdrawn(withdrawn, WITHDRAWN)
+    _tell_withdrawn(withdrawn)
     return issued
 
 
@@ -228,7 +245,7 @@ def _issue(registration: Registration, facts: Facts, now: datetime) -> Attestati
         event_id=owner.id if isinstance(owner, Event) else None,
         series_id=owner.id if isinstance(owner, Series) else None,
         person_name=facts.person_name, organisation_name=facts.organisation_name,
-        title=facts.title, kind=owner.kind,
+        title=facts.title, kind=facts.kind,
         sessions=[{"title": session.title, "starts_at": session.starts_at.isoformat(),
                    "ends_at": session.ends_at.isoformat()} for session in facts.sessions],
         minutes=facts.minutes, issued_at=now,
@@ -260,56 +277,70 @@ def _queue_mail(registration: Registration, attestation: Attestation,
                         extra=REPLACES if replaces else "")
 
 
-WITHDRAWN = ("Volgens de aanwezigheidslijst zoals die nu is, was je op geen enkele bijeenkomst "
-             "aanwezig die plaatsvond.")
-
-
-def _tell_withdrawn(ended: list[Attestation], reason: str) -> None:
+def _tell_withdrawn(ended: list[Attestation]) -> None:
     """Word for the people left without a valid attestation who may hold one of ours: those
-    an attestation mail was queued for. Whether they are told is decided when it leaves
-    (``notifications``): only after an attestation that really reached them, and once."""
+    an attestation mail was queued for. Whether they are told, and why (revoked or not
+    attended), is decided when it leaves (``notifications``): only after an attestation that
+    really reached them, and once."""
     by_registration = {attestation.registration_id: attestation for attestation in ended}
     if not by_registration:
         return
-    mailed = set(db.session.scalars(
-        select(notifications.OutboxMessage.registration_id).where(
-            notifications.OutboxMessage.kind == "attestation",
-            notifications.OutboxMessage.registration_id.in_(by_registration))))
+    mailed = set(db.session.scalars(select(OutboxMessage.registration_id).where(
+        OutboxMessage.kind == "attestation",
+        OutboxMessage.registration_id.in_(by_registration))))
     for registration_id in mailed:
         attestation = by_registration[registration_id]
         notifications.queue("attestation_withdrawn", attestation.registration,
                             with_calendar=False, attestation_id=attestation.id,
-                            dedupe_key=f"attestation-withdrawn:{attestation.id}", extra=reason)
+                            dedupe_key=f"attestation-withdrawn:{attestation.id}")
 
 
-def follow_edit(owner: Event | Series) -> int:
-    """An activity or series renamed (or its hours corrected) after attendance was taken:
-    its attestations state the new facts, and are mailed again where they were final. The
-    caller holds the lock on its places and commits. Returns how many were issued anew."""
+@dataclass(frozen=True)
+class Reissue:
+    """Attestations issued anew after a correction, and whether they are being mailed."""
+
+    issued: list[Attestation]
+    mailed: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.issued)
+
+
+def follow_edit(owner: Event | Series) -> Reissue:
+    """An activity, session or series renamed, or its kind or times changed, after attendance
+    was taken: its attestations state the new facts, mailed again where the attendance is
+    final. The caller holds the lock on its places and commits."""
     owner = owner.places_owner if isinstance(owner, Event) else owner
-    return len(bring_all_up_to_date(list(db.session.scalars(places.registrations_of(owner)))))
+    issued = bring_all_up_to_date(list(db.session.scalars(places.registrations_of(owner))))
+    return Reissue(list(issued.values()), bool(issued) and is_final(owner))
 
 
-def correct_name(registration: Registration, first_name: str, last_name: str,
-                 staff: StaffUser) -> Attestation | None:
-    """Staff correct the name a person registered with (a typo on the attestation, found
-    after the activity): the attestation is issued anew with the name, and mailed again when
-    the attendance is final. Returns the attestation issued, or None when nothing changed."""
+def correct_name(attestation: Attestation, first_name: str, last_name: str,
+                 staff: StaffUser) -> Reissue:
+    """Staff correct the name on a valid attestation (a typo found after the activity): the
+    person's registration takes the name and the attestation is issued anew, mailed when the
+    attendance is final. An unchanged name issues nothing. Raises SchedulerError when the
+    attestation stopped being valid meanwhile or the registration was anonymised."""
+    registration = attestation.registration
     places.lock_owner(registration.places_owner)
-    if registration.anonymised_at is not None:
+    db.session.refresh(attestation)
+    if not attestation.is_valid or registration.anonymised_at is not None:
         db.session.rollback()
-        raise SchedulerError("De persoonsgegevens van deze inschrijving zijn al verwijderd.")
+        raise SchedulerError("Dit attest is intussen vervangen, ingetrokken of gewist; "
+                             "verbeter de naam op het geldige attest.")
     name = (first_name.strip(), last_name.strip())
     if name == (registration.first_name, registration.last_name):
         db.session.rollback()
-        return None
+        return Reissue([], mailed=False)
     registration.first_name, registration.last_name = name
     issued = bring_up_to_date(registration)
     audit.record(staff, "registration.rename", "registration", registration.id,
                  "naam verbeterd door een medewerker"
                  + (f"; attest {issued.code} uitgereikt" if issued else ""))
     db.session.commit()
-    return issued
+    reissued = [issued] if issued else []
+    return Reissue(reissued, bool(reissued) and is_final(registration.places_owner))
 
 
 def make_final(event: Event, staff: StaffUser, now: datetime | None = None) -> int:
@@ -371,7 +402,7 @@ def revoke(attestation: Attestation, reason: str, staff: StaffUser,
     attestation.revoked_at = now or utcnow()
     attestation.revoked_reason = reason
     if attestation.registration is not None:
-        _tell_withdrawn([attestation], f"Het attest werd ingetrokken. Reden: {reason}")
+        _tell_withdrawn([attestation])
     audit.record(staff, "attestation.revoke", "registration", attestation.registration_id,
                  f"attest {attestation.code} ingetrokken")
     db.session.commit()
@@ -380,7 +411,13 @@ def revoke(attestation: Attestation, reason: str, staff: StaffUser,
 def erase(attestation: Attestation, staff: StaffUser) -> int:
     """Delete an attestation with every other version of the same registration, on the
     person's request: after anonymisation their address no longer finds it, its code does.
-    Returns how many were deleted."""
+    Returns how many were deleted. Refused while the registration still holds the person's
+    data: erasing by address (``privacy.erase``) takes it all, the attestations too, where
+    deleting these alone would let the next correction issue a new one."""
+    registration = attestation.registration
+    if registration is not None and registration.anonymised_at is None:
+        raise SchedulerError("Deze inschrijving heeft nog naam en e-mailadres: wis de persoon "
+                             "via de privacy-opzoeking op e-mailadres; dat wist ook de attesten.")
     versions = [attestation.id] if attestation.registration_id is None else list(
         db.session.scalars(select(Attestation.id).where(
             Attestation.registration_id == attestation.registration_id)))

@@ -24,17 +24,17 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
-from scheduler.dates import local, start_of_day
+from scheduler.dates import brussels_to_utc, local
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.links import public_url
@@ -384,22 +384,31 @@ def delete_material(material: Material, staff: StaffUser, now: datetime | None =
     return owner
 
 
-def _hold_back_announcement(owner: Owner, now: datetime) -> None:
-    """A material deleted while its announcement still waits (ANNOUNCE_DELAY): when nothing
-    added that day is left, the mail is taken back, so it announces nothing that is not there;
-    a material added later that day is announced again."""
-    added_today = db.session.scalar(select(Material.id).where(
-        _of_owner(owner), Material.created_at >= start_of_day(now)).limit(1))
-    if added_today is not None:
-        return
+def _announcement_key(registration: Registration, owner: Owner, now: datetime) -> str:
+    """One announcement per person, activity (or series) and Brussels day."""
     subject_type, subject_id = _subject(owner)
-    db.session.execute(delete(OutboxMessage).where(
+    return f"materials:{registration.id}:{subject_type}:{subject_id}:{local(now).date()}"
+
+
+def _hold_back_announcement(owner: Owner, now: datetime) -> None:
+    """A material deleted while its announcement is still unsent (held back ANNOUNCE_DELAY):
+    an announcement of a day from which nothing added is left is taken back, so it announces
+    nothing that is not there; a material added later is announced again."""
+    subject_type, subject_id = _subject(owner)
+    unsent = db.session.execute(select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
         OutboxMessage.kind == "materials_added", OutboxMessage.status == MailStatus.pending,
-        OutboxMessage.dedupe_key.like(
-            f"materials:%:{subject_type}:{subject_id}:{local(now).date().isoformat()}"),
+        OutboxMessage.dedupe_key.like(f"materials:%:{subject_type}:{subject_id}:%"),
         # One a sender holds right now goes: it is as good as sent.
-        or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until < now),
-    ).execution_options(synchronize_session=False))
+        or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until < now))).all()
+    if not unsent:
+        return
+    newest = db.session.scalar(select(func.max(Material.created_at)).where(_of_owner(owner)))
+    moot = [message_id for message_id, key in unsent
+            if newest is None or newest < brussels_to_utc(
+                date.fromisoformat(key.rpartition(":")[2]), time())]
+    if moot:
+        db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(moot))
+                           .execution_options(synchronize_session=False))
 
 
 def delete_all_of(event: Event | None = None, series: Series | None = None) -> int:
@@ -455,15 +464,12 @@ def announce(owner: Owner, now: datetime) -> int:
     after ANNOUNCE_DELAY. The caller commits. Returns how many mails were queued."""
     if not announces_new_materials(owner, now):
         return 0
-    subject_type, subject_id = _subject(owner)
     people = db.session.scalars(select(Registration).where(
         places.of_owner(owner.places_owner if isinstance(owner, Event) else owner),
         Registration.status == RegistrationStatus.confirmed,
         Registration.anonymised_at.is_(None),
     )).all()
-    day = local(now).date().isoformat()
-    keys = {f"materials:{registration.id}:{subject_type}:{subject_id}:{day}": registration
-            for registration in people}
+    keys = {_announcement_key(registration, owner, now): registration for registration in people}
     if not keys:
         return 0
     existing = set(db.session.scalars(

@@ -106,8 +106,14 @@ def set_attendance(registration: Registration, event: Event, present: bool,
                    staff: StaffUser) -> Attendance:
     """Record whether the person was there; recording again overwrites. The attestation
     follows: issued, corrected (and mailed again once the attendance is final) or withdrawn.
-    Under the lock of the activity's places: two corrections of one person at once take turns."""
+    Under the lock of the activity's places: two corrections of one person at once take turns.
+    Refused once the registration is anonymised: its attestation is kept as it was, for
+    verification, and the attendance it states stays so too."""
     places.lock(event.id)
+    if registration.anonymised_at is not None:
+        db.session.rollback()
+        raise SchedulerError("De persoonsgegevens van deze inschrijving zijn verwijderd; de "
+                             "aanwezigheid staat vast.")
     attendance = db.session.scalars(
         select(Attendance).where(Attendance.registration_id == registration.id,
                                  Attendance.event_id == event.id)

@@ -95,6 +95,9 @@ STATUS_MAIL = {
 }
 
 
+# Kinds about an activity that is cancelled or over: the personal page offers no cancelling.
+NOTHING_TO_CANCEL = frozenset(("event_cancelled", "attestation", "attestation_withdrawn",
+                               "evaluation", "materials_added"))
 # Kinds that tell where a registration stands: a newer one supersedes an older one still unsent
 # (see ``is_superseded``).
 STANDING_KINDS = frozenset((
@@ -194,23 +197,50 @@ def is_superseded(message: OutboxMessage) -> bool:
     return any(_overtakes(kind, event_id, message) for kind, event_id in newer)
 
 
+ATTESTATION_KINDS = ("attestation", "attestation_withdrawn")
+
+
 def _withdrawal_is_moot(registration: Registration) -> bool:
     """Word that their attestation no longer holds goes to a person once after each
     attestation that reached them, and only while none is valid: a new one's own mail says
-    it replaces the earlier, and someone whose attestation mail never left holds nothing."""
+    it replaces the earlier, and someone whose attestation mail never left holds nothing. The
+    reason is read when it is composed, so it is the one that holds then."""
     if db.session.scalar(select(Attestation.id).where(
             Attestation.registration_id == registration.id,
             Attestation.replaced_at.is_(None), Attestation.revoked_at.is_(None))) is not None:
         return True
     last_sent = dict(db.session.execute(
-        select(OutboxMessage.kind, func.max(OutboxMessage.id)).where(
+        select(OutboxMessage.kind, func.max(OutboxMessage.sent_at)).where(
             OutboxMessage.registration_id == registration.id,
-            OutboxMessage.kind.in_(("attestation", "attestation_withdrawn")),
+            OutboxMessage.kind.in_(ATTESTATION_KINDS),
             OutboxMessage.status == MailStatus.sent)
         .group_by(OutboxMessage.kind)).all())
     received = last_sent.get("attestation")
     told = last_sent.get("attestation_withdrawn")
-    return received is None or (told is not None and told > received)
+    return received is None or (told is not None and told >= received)
+
+
+def waits_for(message: OutboxMessage, now: datetime) -> datetime | None:
+    """When to decide about this mail instead of now, because another sender holds a mail it
+    depends on: word that an attestation no longer holds depends on whether the attestation
+    (or earlier word) reached the person, which is known once that sender is done."""
+    if message.kind != "attestation_withdrawn" or message.registration_id is None:
+        return None
+    held_until = db.session.scalar(select(func.max(OutboxMessage.leased_until)).where(
+        OutboxMessage.registration_id == message.registration_id,
+        OutboxMessage.kind.in_(ATTESTATION_KINDS), OutboxMessage.id != message.id,
+        OutboxMessage.status == MailStatus.pending, OutboxMessage.leased_until > now))
+    if held_until is None:
+        return None
+    return min(held_until, now + timedelta(minutes=1))
+
+
+def _revoked_reason(registration: Registration) -> str:
+    """Why staff revoked the person's latest attestation; empty when it was not revoked."""
+    latest = db.session.scalar(select(Attestation).where(
+        Attestation.registration_id == registration.id, Attestation.replaced_by_id.is_(None))
+        .order_by(Attestation.id.desc()).limit(1))
+    return latest.revoked_reason if latest is not None and latest.revoked_at else ""
 
 
 def _overtakes(kind: str, event_id: int | None, older: OutboxMessage) -> bool:
@@ -281,7 +311,9 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
                              status=labels.REGISTRATION_STATUS[status].lower(),
                              reply_days=current_app.config["MODERATION_REPLY_DAYS"],
                              admission_note=target.admission_note,
-                             colleague=facts["colleague"])
+                             colleague=facts["colleague"],
+                             revoked_reason=_revoked_reason(registration)
+                             if kind == "attestation_withdrawn" else "")
     config = current_app.config
     context = {
         "recipient_name": clean_header(registration.first_name, 100),
@@ -295,7 +327,7 @@ def compose(message: OutboxMessage, now: datetime | None = None) -> Words:
         "meeting_links": _meeting_links(sessions) if confirmed else [],
         "personal_url": public_url("registrations.detail", base, token=registration.token),
         "personal_label": "Je inschrijving bekijken of annuleren"
-        if status in ACTIVE_STATUSES and kind != "event_cancelled"
+        if status in ACTIVE_STATUSES and kind not in NOTHING_TO_CANCEL
         else "Je inschrijving bekijken",
         "event_url": public_url("events.detail", base, slug=sessions[0].slug) if sessions else "",
         "overview_url": public_url("registrations.overview", base),

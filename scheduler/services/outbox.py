@@ -133,6 +133,8 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     superseded: int = 0
+    # Put off a moment because another sender holds a mail they depend on.
+    postponed: int = 0
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -164,9 +166,9 @@ def deliver_pending(transport, *, limit: int = 200, now: datetime | None = None)
                 continue
             words = None
             try:
-                prepared = _prepare(message_id)
-                if prepared is None:
-                    report.superseded += 1
+                prepared = _prepare(message_id, now)
+                if isinstance(prepared, str):
+                    setattr(report, prepared, getattr(report, prepared) + 1)
                     continue
                 email, words = prepared
                 transport.send(email)
@@ -192,13 +194,23 @@ def deliver_pending(transport, *, limit: int = 200, now: datetime | None = None)
     return report
 
 
-def _prepare(message_id: int) -> tuple[EmailMessage, notifications.Words] | None:
+def _prepare(message_id: int, now: datetime
+             ) -> tuple[EmailMessage, notifications.Words] | str:
     """The claimed message as it goes out now: composed at every attempt, so a retry says
-    what is true then. None when it is superseded, or was erased since it was claimed."""
+    what is true then. "superseded" when it is, or was erased since it was claimed;
+    "postponed" when it is to be decided later (``notifications.waits_for``)."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None:
         db.session.commit()
-        return None
+        return "superseded"
+    later = notifications.waits_for(message, now)
+    if later is not None:
+        begin_write_transaction()
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                           .values(next_attempt_at=later, leased_until=None)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        return "postponed"
     if notifications.is_superseded(message):
         # Decided on a read; the write lock is only taken to write it down.
         begin_write_transaction()
@@ -207,7 +219,7 @@ def _prepare(message_id: int) -> tuple[EmailMessage, notifications.Words] | None
                            .execution_options(synchronize_session=False))
         db.session.commit()
         log_line(event="mail", message=message_id, kind=message.kind, outcome="superseded")
-        return None
+        return "superseded"
     if message.facts is None:
         words = notifications.Words.kept_in(message)
     else:

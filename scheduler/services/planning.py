@@ -8,6 +8,7 @@ Places added (a higher capacity or maximum per organisation) go to the waiting l
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +21,7 @@ from scheduler.errors import (
 )
 from scheduler.extensions import db
 from scheduler.models import (
+    SCHEDULE_ATTRIBUTES,
     Attendance,
     Audience,
     Event,
@@ -76,8 +78,8 @@ class PlacesOutcome:
     subject: Event | Series
     promoted: list[Registration] = field(default_factory=list)
     over_capacity: int = 0
-    # Attestations issued anew because what they state (a title, hours) changed.
-    attestations_reissued: int = 0
+    # Attestations issued anew because what they state (a title, kind or hours) changed.
+    reissue: attestations.Reissue | None = None
 
 
 def list_for_staff(section: str, now: datetime, limit: int = 200) -> list[Event]:
@@ -162,21 +164,35 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser,
         event.themes = themes
         changed = not is_new and event.schedule_changed()
         attested_facts_changed = not is_new and attributes_changed(
-            event, ("title", "starts_at", "ends_at"))
-    if changed:
+            event, ("title", "kind", "starts_at", "ends_at"))
+        corrects_the_past = not is_new and _corrects_the_past(event)
+    if changed and not corrects_the_past:
         _check_move(event)
     db.session.flush()
     db.session.expire(event, ["municipality"])
-    if changed and event.is_published:
+    if changed and event.is_published and not corrects_the_past:
         _announce_change(event)
     # More places, or an activity that takes places again (moved back before its start):
     # either way the waiting list moves up now.
     outcome = PlacesOutcome(event) if is_new else after_places_change(event.places_owner)
-    reissued = attestations.follow_edit(event) if attested_facts_changed else 0
+    reissued = attestations.follow_edit(event) if attested_facts_changed else None
     audit.record(staff, "event.create" if is_new else "event.edit", "event", event.id,
                  event.title + (" (tijd of plaats gewijzigd)" if changed else ""))
     db.session.commit()
     return PlacesOutcome(event, outcome.promoted, outcome.over_capacity, reissued)
+
+
+def _corrects_the_past(event: Event) -> bool:
+    """Hours of an activity that had ended set to other hours that have passed too: staff
+    correct the record of what took place (the attestations follow), nobody is to come at
+    another time, so it is not a move and nobody is mailed."""
+    now = utcnow()
+    state = sqlalchemy_inspect(event)
+    old_end = (state.attrs.ends_at.history.deleted or [event.ends_at])[0]
+    return (event.is_published and attributes_changed(event, ("starts_at", "ends_at"))
+            and not attributes_changed(event, tuple(
+                name for name in SCHEDULE_ATTRIBUTES if name not in ("starts_at", "ends_at")))
+            and old_end <= now and event.ends_at <= now)
 
 
 def _check_move(event: Event) -> None:

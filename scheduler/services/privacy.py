@@ -10,7 +10,7 @@ the activity; an erasure request deletes it at once.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, cast, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from scheduler import labels
@@ -89,7 +89,7 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
         return PurgeReport(len(ids), messages, len(gone), len(request_ids), len(with_needs),
                            len(expired), evaluation_links, material_files)
     _anonymise(ids, now)
-    _delete_people(gone)
+    people = _delete_people(gone)
     _delete_attestations(expired)
     evaluation_links = evaluations.purge(now)
     _anonymise_requests(request_ids, now)
@@ -98,13 +98,13 @@ def purge(now: datetime | None = None, months: int = 12, dry_run: bool = False) 
             update(Registration).where(Registration.id.in_(with_needs[start:start + 500]))
             .values(needs="").execution_options(synchronize_session=False))
     audit.record(None, "privacy.purge", "registration", None,
-                 f"{len(ids)} inschrijvingen, {messages} mails, {len(gone)} personen, "
+                 f"{len(ids)} inschrijvingen, {messages} mails, {people} personen, "
                  f"{len(request_ids)} aanvragen, {len(with_needs)} noden, "
                  f"{len(expired)} attesten, {evaluation_links} evaluatielinks")
     db.session.commit()
     # Files go once no row refers to them any more: after the commit.
     material_files = materials.purge(now)
-    return PurgeReport(len(ids), messages, len(gone), len(request_ids), len(with_needs),
+    return PurgeReport(len(ids), messages, people, len(request_ids), len(with_needs),
                        len(expired), evaluation_links, material_files)
 
 
@@ -166,11 +166,17 @@ def _anonymise(ids: list[int], now: datetime) -> None:
         evaluations.forget_registrations(chunk)
 
 
-def _delete_people(addresses: list[str]) -> None:
-    """Delete the people (with their personal feeds) of these addresses."""
+def _delete_people(addresses: list[str]) -> int:
+    """Delete the people (with their personal feeds) of these addresses that no registration
+    uses now: one who registered again since they were counted keeps theirs. Returns how many
+    were deleted."""
+    deleted = 0
     for start in range(0, len(addresses), 500):
-        db.session.execute(
-            delete(Person).where(Person.email_normalised.in_(addresses[start:start + 500])))
+        unused = ~exists().where(Registration.email_normalised == Person.email_normalised)
+        deleted += db.session.execute(
+            delete(Person).where(Person.email_normalised.in_(addresses[start:start + 500]),
+                                 unused).execution_options(synchronize_session=False)).rowcount
+    return deleted
 
 
 def _requests_of(address: str):

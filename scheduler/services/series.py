@@ -1,9 +1,8 @@
 """Series: a set of sessions enrolled in as one. Staff create one, change what all its sessions
 share (places, moderation, maximum, title, summary), add sessions and publish them."""
 
-import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 
 from sqlalchemy import select
@@ -136,8 +135,7 @@ def update_series(series: Series, settings: SeriesSettings, staff: StaffUser) ->
     db.session.flush()
     outcome = after_places_change(series)
     if series.title != old_title:
-        outcome = dataclasses.replace(
-            outcome, attestations_reissued=attestations.follow_edit(series))
+        outcome = replace(outcome, reissue=attestations.follow_edit(series))
     audit.record(staff, "series.edit", "series", series.id, series.title)
     db.session.commit()
     return outcome

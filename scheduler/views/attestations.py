@@ -52,7 +52,7 @@ def verify(code: str):
     return _unindexed(make_response(render_template(
         "attestations/verify.html", attestation=attestation,
         sessions=attestation_document.sessions_of(attestation),
-        withdrawn=attestations.is_withdrawn(attestation))))
+        withdrawn=attestations.no_longer_holds(attestation))))
 
 
 @bp.get("/inschrijving/<token:token>/attest.pdf")

@@ -157,7 +157,7 @@ def detail(token: str):
         position=places.waiting_position(registration),
         now=now,
         feed_url=feed_url,
-        attestation=attestations.shown_to(registration),
+        attestation=attestations.latest_of([registration]).get(registration.id),
         materials=materials.for_registration(registration),
     )
     return private(make_response(html))

@@ -186,10 +186,10 @@ def flash_places(done: str, outcome: planning.PlacesOutcome) -> None:
     if outcome.over_capacity:
         flash(f"Er zijn {outcome.over_capacity} inschrijvingen meer dan de nieuwe capaciteit. "
               "Ze behouden hun plaats; annuleer er zelf als dat nodig is.", "warning")
-    if outcome.attestations_reissued:
-        flash(f"{outcome.attestations_reissued} attesten vermelden nu de nieuwe gegevens en "
-              "kregen een nieuwe code; wie het attest al gemaild kreeg, krijgt het nieuwe.",
-              "success")
+    reissue = outcome.reissue
+    if reissue is not None and reissue.count:
+        flash(f"{reissue.count} attesten vermelden nu de nieuwe gegevens en kregen een nieuwe "
+              "code" + ("; ze worden gemaild." if reissue.mailed else "."), "success")
 
 
 def _render_series(series: Series, settings_form: SeriesSettingsForm,

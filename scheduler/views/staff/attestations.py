@@ -43,7 +43,7 @@ def _render(attestation: Attestation, form: RevokeForm, status: int = 200,
         sessions=attestation_document.sessions_of(attestation), registration=registration,
         participants_event_id=_participants_event_id(attestation),
         may_issue_again=registration is not None and history[0].revoked_at is not None,
-        withdrawn=attestations.is_withdrawn(attestation), action_form=ConfirmForm(),
+        withdrawn=attestations.no_longer_holds(attestation), action_form=ConfirmForm(),
     ), status
 
 
@@ -64,11 +64,19 @@ def attestation(attestation_id: int):
         try:
             attestations.revoke(found, form.reden.data.strip(), current_user)
         except SchedulerError as refusal:
-            form.reden.errors = [refusal.message]
-        else:
-            flash("Het attest is ingetrokken; de controlepagina zegt het.", "success")
-            return redirect(url_for("staff.attestation", attestation_id=found.id), 303)
+            # Changed in another tab meanwhile: the form is gone from the page, so say it above.
+            flash(refusal.message, "error")
+            return _to_current_version(found)
+        flash("Het attest is ingetrokken; de controlepagina zegt het.", "success")
+        return redirect(url_for("staff.attestation", attestation_id=found.id), 303)
     return _render(found, form, 422 if form.errors else 200)
+
+
+def _to_current_version(attestation: Attestation):
+    """303 to the person's latest version of this attestation (this one when it is)."""
+    latest = attestations.latest_of([attestation.registration]).get(
+        attestation.registration_id) if attestation.registration is not None else None
+    return redirect(url_for("staff.attestation", attestation_id=(latest or attestation).id), 303)
 
 
 @bp.post("/attesten/<int:attestation_id>/naam")
@@ -76,24 +84,27 @@ def attestation_name(attestation_id: int):
     """Correct the name the person registered with; the attestation is issued anew."""
     found = db.get_or_404(Attestation, attestation_id)
     registration = found.registration
-    if registration is None or not found.is_valid:
+    if registration is None:
         abort(404)
+    if not found.is_valid:
+        flash("Dit attest is intussen vervangen, ingetrokken of niet meer geldig: verbeter de "
+              "naam op de versie die nu geldt.", "error")
+        return _to_current_version(found)
     form = NameForm()
     if not form.validate_on_submit():
         return _render(found, RevokeForm(formdata=None), 422, name_form=form)
     try:
-        issued = attestations.correct_name(registration, form.first_name.data,
-                                           form.last_name.data, current_user)
+        reissue = attestations.correct_name(found, form.first_name.data, form.last_name.data,
+                                            current_user)
     except SchedulerError as refusal:
-        form.first_name.errors = [refusal.message]
-        return _render(found, RevokeForm(formdata=None), 422, name_form=form)
-    if issued is None:
+        flash(refusal.message, "error")
+        return _to_current_version(found)
+    if not reissue.issued:
         flash("De naam is dezelfde gebleven; het attest is niet gewijzigd.", "success")
         return redirect(url_for("staff.attestation", attestation_id=found.id), 303)
     flash("De naam is verbeterd. Er is een nieuw attest met een nieuwe code"
-          + ("; het wordt gemaild." if attestations.is_final(registration.places_owner)
-             else "."), "success")
-    return redirect(url_for("staff.attestation", attestation_id=issued.id), 303)
+          + ("; het wordt gemaild." if reissue.mailed else "."), "success")
+    return redirect(url_for("staff.attestation", attestation_id=reissue.issued[0].id), 303)
 
 
 @bp.get("/attesten/<int:attestation_id>/attest.pdf")

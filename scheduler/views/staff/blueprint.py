@@ -2,8 +2,9 @@
 
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 
 from scheduler.errors import SchedulerError
@@ -25,6 +26,14 @@ ADMIN_ENDPOINTS = {
 def require_staff():
     """Every staff page needs a logged-in, active account; some need an admin."""
     if not current_user.is_authenticated:
+        if request.headers.get("HX-Request"):
+            # An htmx request would swap the login page into a table cell: the whole page goes
+            # to the login instead, and back to the page it was on after.
+            shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+            answer = make_response("", 401)
+            answer.headers["HX-Redirect"] = url_for(
+                "auth.login", next=shown.path + (f"?{shown.query}" if shown.query else ""))
+            return answer
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if request.endpoint in ADMIN_ENDPOINTS and not current_user.is_admin:
         abort(403)

@@ -1,6 +1,15 @@
 """Staff pages for the people of one activity: decide, promote, add, attendance, export."""
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from scheduler import labels
@@ -91,14 +100,23 @@ def registration_attendance(event_id: int, registration_id: int):
     if request.form.get("aanwezig") not in ("0", "1"):
         abort(400)
     present = request.form.get("aanwezig") == "1"
-    moderation.set_attendance(registration, event, present, current_user)
+    anchor = f"r{registration.id}"
+    try:
+        moderation.set_attendance(registration, event, present, current_user)
+    except SchedulerError as refusal:
+        flash(refusal.message, "error")
+        if is_htmx():
+            # A page older than the refusal: it is shown again, with the message on top.
+            answer = make_response("", 409)
+            answer.headers["HX-Refresh"] = "true"
+            return answer
+        return redirect(url_for("staff.participants", event_id=event_id, _anchor=anchor), 303)
     if is_htmx():
         return render_template(
             "staff/_attendance.html", event=event, person=registration, present=present,
             action_form=ConfirmForm(),
             attestation=attestations.latest_of([registration]).get(registration.id),
         )
-    anchor = f"r{registration.id}"
     return redirect(url_for("staff.participants", event_id=event_id, _anchor=anchor), 303)
 
 
