@@ -1,6 +1,7 @@
 """The only place that reads or writes HX-* headers."""
 
 import json
+from urllib.parse import urlsplit
 
 from flask import Response, make_response, render_template, request
 
@@ -38,3 +39,23 @@ def retarget(response: Response, selector: str) -> Response:
     response.headers["HX-Retarget"] = selector
     response.headers["HX-Reswap"] = "innerHTML"
     return response
+
+
+def whole_page_to(url: str, status: int = 401) -> Response:
+    """Send the whole page to ``url`` rather than swapping a response into a fragment."""
+    response = make_response("", status)
+    response.headers["HX-Redirect"] = url
+    return response
+
+
+def reload_whole_page(status: int = 409) -> Response:
+    """Show the page again from the server, e.g. with a message flashed on top."""
+    response = make_response("", status)
+    response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def current_page() -> str:
+    """The path and query of the page htmx asked from (empty when not told)."""
+    shown = urlsplit(request.headers.get("HX-Current-URL", ""))
+    return shown.path + (f"?{shown.query}" if shown.query else "")

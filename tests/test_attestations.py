@@ -805,15 +805,22 @@ def test_the_withdrawal_mail_gives_the_reason_that_holds_when_it_leaves(
     assert "was je er niet bij" not in text
 
 
+@pytest.mark.parametrize("lease_ran_out", [False, True])
 def test_the_withdrawal_mail_waits_while_another_sender_holds_the_attestation_mail(
-        app, smtp, staff_client, past_training, make_registration):
-    """A second mail sender is sending the attestation when it is withdrawn: whether the person
-    holds it is known once that sender is done, and only then is the word decided."""
+        app, smtp, staff_client, past_training, make_registration, lease_ran_out):
+    """A second mail sender is sending the attestation when it is withdrawn (its lease may have
+    run out meanwhile): whether the person holds it is known once that sender is done, and only
+    then is the word decided."""
     person = make_registration(past_training)
     mark(staff_client, past_training, person)
     make_final(staff_client, past_training)
     (attestation_mail,) = attestation_mails()
-    attestation_mail.leased_until = utcnow() + timedelta(minutes=10)
+    if lease_ran_out:
+        # Not ours to claim yet (a retry is due later), nor held any more.
+        attestation_mail.leased_until = utcnow() - timedelta(minutes=1)
+        attestation_mail.next_attempt_at = utcnow() + timedelta(minutes=5)
+    else:
+        attestation_mail.leased_until = utcnow() + timedelta(minutes=10)
     db.session.commit()
     mark(staff_client, past_training, person, present=False)
 
@@ -822,15 +829,16 @@ def test_the_withdrawal_mail_waits_while_another_sender_holds_the_attestation_ma
     (word,) = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "attestation_withdrawn")).all()
     assert word.status is MailStatus.pending and word.leased_until is None
-    assert utcnow() < word.next_attempt_at <= utcnow() + timedelta(minutes=1)
+    look_again = timedelta(minutes=5 if lease_ran_out else 1)
+    assert utcnow() < word.next_attempt_at <= utcnow() + look_again
 
-    # The other sender got it out; a minute later the word follows.
+    # The other sender got it out; once due again, the word follows.
     attestation_mail = db.session.get(OutboxMessage, attestation_mail.id)
     attestation_mail.status, attestation_mail.sent_at = MailStatus.sent, utcnow()
     attestation_mail.leased_until = None
     db.session.commit()
     outbox.deliver_pending(outbox.transport_from_config(app.config, app.instance_path),
-                           now=utcnow() + timedelta(minutes=2))
+                           now=utcnow() + look_again + timedelta(minutes=1))
     assert len(withdrawal_mails(smtp)) == 1
 
 
@@ -885,16 +893,22 @@ def test_staff_correct_the_hours_of_an_activity_that_took_place(
     admin = staff.create("beheerder@vvsg.be", is_admin=True)
     person = make_registration(past_training)
     attend_and_mail(app, staff_client, past_training, person)
+    sequence = past_training.sequence
     outcome = planning.save_event(past_training, event_fields(
         past_training, ends_at=past_training.ends_at + timedelta(minutes=30)), admin)
     assert (outcome.reissue.count, outcome.reissue.mailed) == (1, True)
+    # Calendars that hold it show the hours that held.
+    assert db.session.get(Event, past_training.id).sequence == sequence + 1
     assert current(person).minutes == 4 * 60
     db.session.rollback()
     assert db.session.scalars(select(OutboxMessage.kind).where(
         OutboxMessage.kind == "event_changed")).all() == []
 
-    # Into the future it is a move, and a published activity is not moved once it began.
-    with pytest.raises(SchedulerError, match="moment dat voorbij is"):
-        planning.save_event(past_training, event_fields(
-            past_training, starts_at=past_training.starts_at,
-            ends_at=utcnow() + timedelta(days=1)), admin)
+    # Into the future, or to another day, it is a move, and a published activity is not
+    # moved once it began.
+    for starts_at, ends_at in ((past_training.starts_at, utcnow() + timedelta(days=1)),
+                               (past_training.starts_at - timedelta(days=7),
+                                past_training.ends_at - timedelta(days=7))):
+        with pytest.raises(SchedulerError, match="moment dat voorbij is"):
+            planning.save_event(past_training, event_fields(
+                past_training, starts_at=starts_at, ends_at=ends_at), admin)

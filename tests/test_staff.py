@@ -83,11 +83,23 @@ def test_login_and_logout(client, staff):
     assert client.get("/beheer/").status_code == 302
 
 
-def test_login_never_redirects_off_site(client, staff):
+@pytest.mark.parametrize("target", [
+    "//evil.example.org/", "/%09/evil.example.org/x", "/%0A/evil.example.org", "/%0D%0Ax",
+    "/\\evil.example.org", "https://evil.example.org/", "javascript:alert(1)", "/ /x",
+])
+def test_login_never_redirects_off_site(client, staff, target):
+    """A browser drops a tab or newline from a Location: "/<tab>/evil" would be "//evil"."""
     staff.create()
-    response = client.post("/beheer/aanmelden?next=//evil.example.org/",
+    response = client.post(f"/beheer/aanmelden?next={target}",
                            data={"email": "medewerker@vvsg.be", "password": StaffLogin.password})
-    assert response.headers["Location"] == "/beheer/"
+    assert response.status_code == 303 and response.headers["Location"] == "/beheer/"
+
+
+def test_login_returns_to_the_staff_page_it_came_from(client, staff):
+    staff.create()
+    response = client.post("/beheer/aanmelden?next=/beheer/activiteiten%3Fsectie%3Dpast",
+                           data={"email": "medewerker@vvsg.be", "password": StaffLogin.password})
+    assert response.headers["Location"] == "/beheer/activiteiten?sectie=past"
 
 
 def test_deactivated_accounts_cannot_log_in(client, staff):

@@ -221,18 +221,23 @@ def _withdrawal_is_moot(registration: Registration) -> bool:
 
 
 def waits_for(message: OutboxMessage, now: datetime) -> datetime | None:
-    """When to decide about this mail instead of now, because another sender holds a mail it
-    depends on: word that an attestation no longer holds depends on whether the attestation
-    (or earlier word) reached the person, which is known once that sender is done."""
+    """When to decide about this mail instead of now, because a mail it depends on is still
+    unsettled: word that an attestation no longer holds depends on whether the attestations
+    (and earlier word) queued before it reached the person. Each of those is sent, failed or
+    superseded at its next attempt, whichever sender makes it and however long its lease
+    ran; until then this one waits, looking again a minute later at the earliest."""
     if message.kind != "attestation_withdrawn" or message.registration_id is None:
         return None
-    held_until = db.session.scalar(select(func.max(OutboxMessage.leased_until)).where(
-        OutboxMessage.registration_id == message.registration_id,
-        OutboxMessage.kind.in_(ATTESTATION_KINDS), OutboxMessage.id != message.id,
-        OutboxMessage.status == MailStatus.pending, OutboxMessage.leased_until > now))
-    if held_until is None:
+    unsettled, next_attempt = db.session.execute(
+        select(func.count(OutboxMessage.id), func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.registration_id == message.registration_id,
+            OutboxMessage.kind.in_(ATTESTATION_KINDS), OutboxMessage.id < message.id,
+            OutboxMessage.status == MailStatus.pending)).one()
+    if not unsettled:
         return None
-    return min(held_until, now + timedelta(minutes=1))
+    if next_attempt is not None and next_attempt.tzinfo is None:
+        next_attempt = next_attempt.replace(tzinfo=now.tzinfo)
+    return max(now + timedelta(minutes=1), next_attempt or now)
 
 
 def _revoked_reason(registration: Registration) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
+from scheduler.dates import local
 from scheduler.errors import (
     EditConflictError,
     NotDeletableError,
@@ -183,16 +184,19 @@ def save_event(event: Event | None, fields: EventFields, staff: StaffUser,
 
 
 def _corrects_the_past(event: Event) -> bool:
-    """Hours of an activity that had ended set to other hours that have passed too: staff
-    correct the record of what took place (the attestations follow), nobody is to come at
-    another time, so it is not a move and nobody is mailed."""
+    """The hours of an activity that had ended set to other hours of the same days, passed
+    too: staff correct the record of what took place (the attestations follow). Nobody is to
+    come at another time, so it is not a move and nobody is mailed; another day is a move."""
     now = utcnow()
     state = sqlalchemy_inspect(event)
+    old_start = (state.attrs.starts_at.history.deleted or [event.starts_at])[0]
     old_end = (state.attrs.ends_at.history.deleted or [event.ends_at])[0]
     return (event.is_published and attributes_changed(event, ("starts_at", "ends_at"))
             and not attributes_changed(event, tuple(
                 name for name in SCHEDULE_ATTRIBUTES if name not in ("starts_at", "ends_at")))
-            and old_end <= now and event.ends_at <= now)
+            and old_end <= now and event.starts_at < event.ends_at <= now
+            and local(old_start).date() == local(event.starts_at).date()
+            and local(old_end).date() == local(event.ends_at).date())
 
 
 def _check_move(event: Event) -> None:

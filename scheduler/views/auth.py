@@ -1,5 +1,7 @@
 """Blueprint "auth": staff log in, log out and set their password through a link."""
 
+from urllib.parse import urlsplit, urlunsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
@@ -18,10 +20,16 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host, after logging in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("staff.dashboard")
+    """Only a path on this site, never another host, after logging in. Control characters and
+    spaces go first: a browser drops a tab or newline, so "/<tab>/evil.example" would become
+    "//evil.example", another site."""
+    if not target or any(character <= " " or character == "\x7f" for character in target):
+        return url_for("staff.dashboard")
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or not parts.path.startswith("/")
+            or parts.path.startswith("//") or "\\" in target):
+        return url_for("staff.dashboard")
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 @bp.route("/aanmelden", methods=["GET", "POST"])

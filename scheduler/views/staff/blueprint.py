@@ -2,13 +2,13 @@
 
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from scheduler.errors import SchedulerError
 from scheduler.forms.fields import ConfirmForm
+from scheduler.htmx import current_page, is_htmx, whole_page_to
 
 T = TypeVar("T")
 
@@ -26,14 +26,10 @@ ADMIN_ENDPOINTS = {
 def require_staff():
     """Every staff page needs a logged-in, active account; some need an admin."""
     if not current_user.is_authenticated:
-        if request.headers.get("HX-Request"):
+        if is_htmx():
             # An htmx request would swap the login page into a table cell: the whole page goes
             # to the login instead, and back to the page it was on after.
-            shown = urlsplit(request.headers.get("HX-Current-URL", ""))
-            answer = make_response("", 401)
-            answer.headers["HX-Redirect"] = url_for(
-                "auth.login", next=shown.path + (f"?{shown.query}" if shown.query else ""))
-            return answer
+            return whole_page_to(url_for("auth.login", next=current_page()))
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if request.endpoint in ADMIN_ENDPOINTS and not current_user.is_admin:
         abort(403)

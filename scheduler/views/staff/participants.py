@@ -1,15 +1,6 @@
 """Staff pages for the people of one activity: decide, promote, add, attendance, export."""
 
-from flask import (
-    Response,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from scheduler import labels
@@ -18,7 +9,7 @@ from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.forms.fields import ConfirmForm
 from scheduler.forms.staff import StaffRegistrationForm
-from scheduler.htmx import is_htmx
+from scheduler.htmx import is_htmx, reload_whole_page
 from scheduler.models import Event, Registration, utcnow
 from scheduler.services import attestations, audit, handover, moderation, outbox, places
 from scheduler.services.organisations import municipality_names
@@ -107,9 +98,7 @@ def registration_attendance(event_id: int, registration_id: int):
         flash(refusal.message, "error")
         if is_htmx():
             # A page older than the refusal: it is shown again, with the message on top.
-            answer = make_response("", 409)
-            answer.headers["HX-Refresh"] = "true"
-            return answer
+            return reload_whole_page()
         return redirect(url_for("staff.participants", event_id=event_id, _anchor=anchor), 303)
     if is_htmx():
         return render_template(
