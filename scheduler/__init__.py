@@ -4,7 +4,7 @@ import contextlib
 import logging
 from pathlib import Path
 
-from flask import Flask, make_response, render_template, request
+from flask import Flask, make_response, render_template, request, url_for
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import InternalServerError, ServiceUnavailable
@@ -234,11 +234,12 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from flask_login import current_user
     from flask_wtf.csrf import CSRFError
 
     from scheduler import labels
     from scheduler.cross_origin import CrossOriginRequest
-    from scheduler.htmx import is_htmx, retarget
+    from scheduler.htmx import current_page, is_htmx, retarget, whole_page_to
     from scheduler.request_log import REQUEST_ID
     from scheduler.views.api import is_api_request, problem
 
@@ -259,6 +260,10 @@ def _register_error_pages(app: Flask) -> None:
             response = problem(code, text)
             response.headers.update(extra_headers)
             return response
+        if (isinstance(error, CSRFError) and is_htmx() and request.blueprint == "staff"
+                and not current_user.is_authenticated):
+            # The staff session expired: the login, for the whole page, not a message in a cell.
+            return whole_page_to(url_for("auth.login", next=current_page()))
         if is_htmx():
             # The fragment the request aimed at stays as it is; the message goes to the alert area.
             html = render_template("errors/_alert.html", heading=heading, text=text,

@@ -24,9 +24,9 @@ def send_mail(loop: bool, interval: float) -> None:
         transport = outbox.transport_from_config(current_app.config, current_app.instance_path)
         report = outbox.deliver_pending(transport)
         db.session.remove()
-        if report.sent or report.retrying or report.failed or not loop:
+        if report.sent or report.retrying or report.failed or report.postponed or not loop:
             click.echo(f"Mail: {report.sent} verzonden, {report.retrying} later opnieuw, "
-                       f"{report.failed} mislukt.")
+                       f"{report.failed} mislukt, {report.postponed} even uitgesteld.")
         if not loop:
             return
         time.sleep(interval)

@@ -773,6 +773,16 @@ def test_an_announcement_is_taken_back_across_midnight(
     materials.delete_material(slides, user, now=before_midnight + timedelta(minutes=5))
     assert outbox_rows() == []
 
+    # Added on each side of midnight, the first taken away: its day's mail goes with it, the
+    # next day's announces what is left.
+    first = add_file(event, user, title="Eerste", now=before_midnight)
+    add_file(event, user, title="Tweede", now=before_midnight + timedelta(minutes=5))
+    assert len(outbox_rows()) == 2
+    materials.delete_material(first, user, now=before_midnight + timedelta(minutes=6))
+    (left,) = outbox_rows()
+    assert left.dedupe_key.endswith(
+        (local(before_midnight) + timedelta(days=1)).date().isoformat())
+
 
 def test_an_announcement_a_sender_holds_is_left_to_go(app, make_event, make_registration, staff):
     user = staff.create()

@@ -461,3 +461,16 @@ def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_the_log
     assert answer.status_code == 401 and answer.data == b""
     assert answer.headers["HX-Redirect"] == (
         f"/beheer/aanmelden?next=/beheer/activiteiten/{event.id}/inschrijvingen?filter%3Dx")
+
+
+def test_an_htmx_post_whose_staff_session_expired_sends_the_whole_page_to_the_login(
+        app, client, hx, make_event):
+    """No session, so no CSRF token either: the CSRF check answers first, and still the
+    whole page goes to the login rather than a message in a table cell."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    event = make_event()
+    page = f"/beheer/activiteiten/{event.id}/inschrijvingen"
+    answer = client.post(f"{page}/1/aanwezigheid", data={"aanwezig": "1"}, headers={
+        **hx, "HX-Current-URL": f"https://agenda.example.org{page}"})
+    assert answer.status_code == 401
+    assert answer.headers["HX-Redirect"] == f"/beheer/aanmelden?next={page}"

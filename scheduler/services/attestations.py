@@ -396,8 +396,13 @@ def _mail_the_unmailed(registrations: list[Registration]) -> int:
 
 def revoke(attestation: Attestation, reason: str, staff: StaffUser,
            now: datetime | None = None) -> None:
-    """Declare an attestation not valid; its page says so from now on."""
+    """Declare an attestation not valid; its page says so from now on. Under the lock of its
+    activity's places, so a correction at the same moment comes before or after, not between."""
+    if attestation.registration is not None:
+        places.lock_owner(attestation.registration.places_owner)
+        db.session.refresh(attestation)
     if not attestation.is_valid:
+        db.session.rollback()
         raise SchedulerError("Dit attest is al niet meer geldig.")
     attestation.revoked_at = now or utcnow()
     attestation.revoked_reason = reason

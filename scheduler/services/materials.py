@@ -24,17 +24,17 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, or_, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
-from scheduler.dates import brussels_to_utc, local
+from scheduler.dates import local
 from scheduler.errors import SchedulerError
 from scheduler.extensions import db
 from scheduler.links import public_url
@@ -392,8 +392,8 @@ def _announcement_key(registration: Registration, owner: Owner, now: datetime) -
 
 def _hold_back_announcement(owner: Owner, now: datetime) -> None:
     """A material deleted while its announcement is still unsent (held back ANNOUNCE_DELAY):
-    an announcement of a day from which nothing added is left is taken back, so it announces
-    nothing that is not there; a material added later is announced again."""
+    an announcement of a day from which nothing added that day is left is taken back, so it
+    announces nothing that is not there (what was added another day has its own)."""
     subject_type, subject_id = _subject(owner)
     unsent = db.session.execute(select(OutboxMessage.id, OutboxMessage.dedupe_key).where(
         OutboxMessage.kind == "materials_added", OutboxMessage.status == MailStatus.pending,
@@ -402,10 +402,10 @@ def _hold_back_announcement(owner: Owner, now: datetime) -> None:
         or_(OutboxMessage.leased_until.is_(None), OutboxMessage.leased_until < now))).all()
     if not unsent:
         return
-    newest = db.session.scalar(select(func.max(Material.created_at)).where(_of_owner(owner)))
+    days_left = {local(created_at).date() for created_at in db.session.scalars(
+        select(Material.created_at).where(_of_owner(owner)))}
     moot = [message_id for message_id, key in unsent
-            if newest is None or newest < brussels_to_utc(
-                date.fromisoformat(key.rpartition(":")[2]), time())]
+            if date.fromisoformat(key.rpartition(":")[2]) not in days_left]
     if moot:
         db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(moot))
                            .execution_options(synchronize_session=False))
